@@ -1,0 +1,100 @@
+"""`rsd-ray` (also `python -m rsd_ray`): the command line.
+
+Bad input (a missing file, a config that does not validate, an output that
+cannot be written) ends with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Quiet, offline-safe defaults for the libraries before they are imported.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML recipe (default: the embedded tiny-zoo config)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set rsd.delta=0.8 (repeatable)")
+    p.add_argument("--limit", type=int, help="only the first N input rows")
+    p.add_argument("--backend", choices=["local", "ray"], help="where the models run (default: run.backend)")
+    p.add_argument("--input", help="JSONL or Parquet file (default: the bundled zoo problems)")
+    p.add_argument("--dataset", help="a benchmark set by name: math500, gsm8k, ...")
+    p.add_argument("--output", required=True, type=Path, help="output directory")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rsd-ray", description="Reward-guided speculative decoding on Ray.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("generate", help="batch generation in one mode (rsd by default)")
+    _common(g)
+    g.add_argument("--mode", default="rsd")
+    e = sub.add_parser("eval", help="evaluate several modes on one input")
+    _common(e)
+    e.add_argument("--modes", default="rsd,target,draft", help="comma-separated: rsd, target, draft")
+    z = sub.add_parser("zoo", help="build or locate the tiny model zoo")
+    zs = z.add_subparsers(dest="zoo_command", required=True)
+    zb = zs.add_parser("build", help="train the zoo from its seed (about an hour on 2 cores)")
+    zb.add_argument("--output", type=Path, required=True)
+    zb.add_argument("--parts", default="draft,target,prm")
+    zb.add_argument("--threads", type=int, default=2)
+    zb.add_argument("--shrunken", action="store_true", help="a seconds-long recipe that proves the build runs")
+    zs.add_parser("path", help="print where the zoo in use lives")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from rsd_ray.config import ConfigError, load_config
+    from rsd_ray.jobs.common import JobError
+
+    try:
+        if args.command == "zoo":
+            return _zoo(args)
+        cfg = load_config(args.config, args.overrides)
+        if args.backend:
+            cfg.run.backend = args.backend
+        if cfg.run.backend == "ray":
+            raise JobError("the Ray backend is not part of this build yet; use --backend local")
+        if cfg.run.threads:
+            import torch
+
+            torch.set_num_threads(cfg.run.threads)
+        if args.command == "generate":
+            from rsd_ray.jobs.generate import run_generate
+
+            run_generate(cfg, args.output, args.input, args.dataset, args.mode, args.limit)
+        else:
+            from rsd_ray.jobs.evaluate import run_eval
+
+            modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+            run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit)
+    except (ConfigError, JobError, FileNotFoundError) as e:
+        print(f"rsd-ray: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _zoo(args) -> int:
+    from rsd_ray.zoo import zoo_dir
+
+    if args.zoo_command == "path":
+        print(zoo_dir())
+        return 0
+    import torch
+
+    from rsd_ray.zoo.build import ZooRecipe, build_zoo
+
+    torch.set_num_threads(args.threads)
+    recipe = ZooRecipe.shrunken() if args.shrunken else ZooRecipe()
+    build_zoo(args.output, recipe, tuple(args.parts.split(",")), log=lambda m: print(m, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

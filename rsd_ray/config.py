@@ -1,0 +1,201 @@
+"""One typed config tree: dataclasses, YAML recipes, dotted `--set a.b=value` overrides.
+
+Validation raises ConfigError with one clear line; nothing here exits.
+With no recipe, the embedded default runs the tiny zoo on CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from rsd_ray.core.stopping import StopRule
+from rsd_ray.core.weighting import KINDS, Weighting
+
+
+class ConfigError(ValueError):
+    """A config that does not validate."""
+
+
+@dataclass
+class ModelConfig:
+    path: str = ""  # local directory, hub id, or zoo:<name>
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    trust_remote_code: bool = False
+    use_safetensors: bool = True
+    device: str = "cpu"
+    # placement (Ray backend): tensor-parallel ranks per replica, replicas, devices per rank
+    tp: int = 1
+    replicas: int = 1
+    gpus_per_rank: float = 0.0
+    cpus_per_rank: float = 1.0
+    resource: str | None = None  # a custom resource naming this role's node group
+    kv_cache_gb: float = 0.0  # KV-cache budget per rank, for plans
+
+
+@dataclass
+class PRMConfig(ModelConfig):
+    kind: Literal["value_head", "math_shepherd"] = "value_head"
+    step_token: str = "\n\n"  # value_head: token appended after each step (its last id is read)
+    step_tag: str = "ки"  # math_shepherd
+    good_token: str = "+"
+    bad_token: str = "-"
+
+
+@dataclass
+class PromptConfig:
+    template: str = "{problem}\n\n"  # used when chat is false
+    chat: bool = False  # render with the tokenizer's chat template
+    system: str | None = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+@dataclass
+class RSDConfig:
+    weighting: Literal["binary", "constant", "clip", "sigmoid", "logistic"] = "binary"
+    delta: float = 0.7
+    p: float = 0.5
+    alpha: float = 10.0
+
+    def build(self) -> Weighting:
+        return Weighting(self.weighting, self.delta, self.p, self.alpha)
+
+
+@dataclass
+class GenerationConfig:
+    delimiter: str = "\n\n"
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    max_new_tokens: int = 512
+    max_steps: int = 32
+    max_step_tokens: int = 256
+    max_prompt_tokens: int = 2048  # a longer prompt is a row error, not a crash
+
+    def stop_rule(self) -> StopRule:
+        return StopRule(self.max_new_tokens, self.max_steps, self.max_step_tokens)
+
+
+@dataclass
+class RunConfig:
+    backend: Literal["ray", "local"] = "local"
+    batch_size: int = 64  # requests in flight per scheduler
+    threads: int = 0  # torch threads per model process; 0 = leave as is
+
+
+@dataclass
+class DataConfig:
+    preset: str | None = None  # one of the benchmark presets (rsd_ray.data.presets)
+    id_field: str | None = "id"
+    problem_field: str = "problem"
+    answer_field: str | None = "answer"
+    choices_field: str | None = None
+
+
+@dataclass
+class GradingConfig:
+    timeout_s: float = 5.0
+
+
+@dataclass
+class Config:
+    draft: ModelConfig = field(default_factory=lambda: ModelConfig(path="zoo:draft"))
+    target: ModelConfig = field(default_factory=lambda: ModelConfig(path="zoo:target"))
+    prm: PRMConfig = field(default_factory=lambda: PRMConfig(path="zoo:prm"))
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    rsd: RSDConfig = field(default_factory=RSDConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    grading: GradingConfig = field(default_factory=GradingConfig)
+
+    def validate(self) -> "Config":
+        for role in ("draft", "target", "prm"):
+            m: ModelConfig = getattr(self, role)
+            if not m.path:
+                raise ConfigError(f"{role}.path is empty: give a local directory, a hub id or zoo:{role}")
+            if m.tp < 1 or m.replicas < 1:
+                raise ConfigError(f"{role}.tp and {role}.replicas must be >= 1")
+        if self.rsd.weighting not in KINDS:
+            raise ConfigError(f"rsd.weighting must be one of {', '.join(KINDS)}")
+        if self.run.batch_size < 1:
+            raise ConfigError("run.batch_size must be >= 1")
+        if "{problem}" not in self.prompt.template and not self.prompt.chat:
+            raise ConfigError("prompt.template must contain {problem}")
+        if not self.generation.delimiter:
+            raise ConfigError("generation.delimiter must not be empty")
+        try:
+            self.generation.stop_rule()
+            self.rsd.build()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        return self
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """The embedded default, updated by a YAML recipe, then by dotted overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: the top level must be a mapping")
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set wants key.sub=value, got {item!r}")
+        node = data
+        *parents, leaf = key.strip().split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {k} is not a section")
+        node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
+    return _build(Config, data, "").validate()
+
+
+def _build(cls, data: dict, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"unknown config key {where}{sorted(unknown)[0]} (known: {', '.join(sorted(names))})")
+    obj = cls()
+    for name, value in data.items():
+        setattr(obj, name, _coerce(hints[name], value, f"{where}{name}", getattr(obj, name)))
+    return obj
+
+
+def _coerce(tp, value, where: str, current):
+    if dataclasses.is_dataclass(tp):
+        base = dataclasses.asdict(current) if current is not None else {}
+        return _build(tp, {**base, **(value or {})} if isinstance(value, dict) else value, where + ".")
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{where} must be one of {', '.join(map(str, typing.get_args(tp)))}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(args[0], value, where, current)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if tp in (int, float, str, bool) and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}")
+    return value

@@ -1,0 +1,122 @@
+"""The per-request state machine a scheduler drives, one step at a time.
+
+    need "draft" --draft step--> need "score" --reward--> accept? --yes--> take draft step
+                                                                  --no---> need "target" --> take target step
+
+Modes: "rsd" runs the loop above; "draft" and "target" take every step from
+that model alone (the baselines). The scheduler asks `need`, batches requests
+that need the same role, and feeds results back; the state never calls a model.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rsd_ray.core.records import RequestInput, ScoreCall, ScoreResult, Step, StepCall, StepResult
+from rsd_ray.core.stats import Counters
+from rsd_ray.core.stopping import StopRule
+from rsd_ray.core.text import DEFAULT_DELIMITER, join_steps
+from rsd_ray.core.weighting import Weighting
+
+Mode = Literal["rsd", "draft", "target"]
+Role = Literal["draft", "prm", "target"]
+MODES: tuple[str, ...] = ("rsd", "draft", "target")
+
+
+@dataclass
+class RequestState:
+    request: RequestInput
+    mode: Mode
+    weighting: Weighting
+    stop: StopRule
+    steps: list[Step] = field(default_factory=list)
+    counters: Counters = field(default_factory=Counters)
+    finish_reason: str | None = None
+    error: str | None = None
+    delimiter: str = DEFAULT_DELIMITER
+    _pending: StepResult | None = None  # the draft step waiting for its reward
+    _draft_turn: bool = True  # rsd: False after a rejection, until the target's step lands
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        # Acceptance draws come from the request's own stream: reproducible
+        # whatever the batching, the replica or the order of completion.
+        self._rng = random.Random(f"{self.request.seed}:{self.request.id}")
+
+    # -- what to do next -------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None or self.error is not None
+
+    @property
+    def need(self) -> Role | None:
+        if self.done:
+            return None
+        if self.mode != "rsd":
+            return self.mode
+        if self._pending is not None:
+            return "prm"
+        return "draft" if self._draft_turn else "target"
+
+    @property
+    def tokens_used(self) -> int:
+        return sum(s.tokens for s in self.steps)
+
+    def step_call(self) -> StepCall:
+        return StepCall(
+            request_id=self.request.id, problem=self.request.problem,
+            steps=tuple(s.text for s in self.steps), max_tokens=self.stop.step_budget(self.tokens_used),
+            seed=self.request.seed, step_index=len(self.steps),
+        )
+
+    def score_call(self) -> ScoreCall:
+        assert self._pending is not None, "score_call without a pending draft step"
+        return ScoreCall(self.request.id, self.request.problem,
+                         tuple(s.text for s in self.steps) + (self._pending.text,))
+
+    # -- results coming back ---------------------------------------------------
+    def on_draft(self, result: StepResult) -> None:
+        if result.error:
+            return self.fail(f"draft: {result.error}")
+        self.counters.tokens_draft += result.new_tokens + result.prefill_tokens
+        if self.mode == "draft":
+            self._take(result, "draft", None)
+        else:
+            self._pending = result
+
+    def on_score(self, result: ScoreResult) -> None:
+        assert self._pending is not None, "on_score without a pending draft step"
+        if result.error:
+            return self.fail(f"prm: {result.error}")
+        self.counters.tokens_prm += result.tokens
+        pending, self._pending = self._pending, None
+        if self.weighting.accept(result.last, self._rng):
+            self.counters.steps_draft_accepted += 1
+            self._take(pending, "draft", result.last)
+        else:
+            self.counters.steps_draft_rejected += 1
+            self.counters.tokens_draft_discarded += pending.new_tokens
+            self._draft_turn = False
+
+    def on_target(self, result: StepResult) -> None:
+        if result.error:
+            return self.fail(f"target: {result.error}")
+        self.counters.tokens_target += result.new_tokens + result.prefill_tokens
+        self.counters.steps_target += 1
+        self._draft_turn = True
+        self._take(result, "target", None)
+
+    def fail(self, message: str) -> None:
+        self.error = message
+
+    def _take(self, result: StepResult, source: str, reward: float | None) -> None:
+        self.steps.append(Step(result.text, source, reward, result.new_tokens))  # type: ignore[arg-type]
+        self.finish_reason = self.stop.reason(result.finished, self.tokens_used, len(self.steps))
+
+    @property
+    def response(self) -> str:
+        return join_steps([s.text for s in self.steps], self.delimiter)

@@ -1,0 +1,62 @@
+"""Statistics of RSD runs, kept apart from logging and export.
+
+Counters live per request (so a retried or resumed row carries its own) and
+add up into run totals; FLOPs are 2 x parameters x tokens processed per model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class Counters:
+    steps_draft_accepted: int = 0
+    steps_draft_rejected: int = 0
+    steps_target: int = 0
+    tokens_draft: int = 0  # processed by the draft: prefill + generated
+    tokens_draft_discarded: int = 0  # generated draft tokens of rejected steps
+    tokens_target: int = 0
+    tokens_prm: int = 0
+
+    def __iadd__(self, other: "Counters") -> "Counters":
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelSizes:
+    """Parameter counts used for the FLOPs estimate (0 for a role a mode does not use)."""
+
+    draft: int = 0
+    target: int = 0
+    prm: int = 0
+
+
+def summarize(counters: Counters, rows: int, errors: int, correct: int | None, graded: int,
+              sizes: ModelSizes, wall_s: float) -> dict:
+    """The metrics of DESIGN.md section 3, for one run or one mode of an eval."""
+    c = counters
+    draft_steps = c.steps_draft_accepted + c.steps_draft_rejected
+    all_steps = c.steps_draft_accepted + c.steps_target
+    flops = {
+        "flops_draft": 2 * sizes.draft * c.tokens_draft,
+        "flops_target": 2 * sizes.target * c.tokens_target,
+        "flops_prm": 2 * sizes.prm * c.tokens_prm,
+    }
+    return {
+        "rows": rows,
+        "errors": errors,
+        "accuracy": (correct / graded) if graded and correct is not None else None,
+        **c.as_dict(),
+        "acceptance_rate": (c.steps_draft_accepted / draft_steps) if draft_steps else None,
+        "target_step_share": (c.steps_target / all_steps) if all_steps else None,
+        **flops,
+        "flops_total": sum(flops.values()),
+        "wall_s": wall_s,
+        "rows_per_s": rows / wall_s if wall_s > 0 else None,
+    }

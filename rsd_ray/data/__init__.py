@@ -1,0 +1,1 @@
+"""Input rows: column maps, presets for the benchmark sets, readers and per-row validation."""

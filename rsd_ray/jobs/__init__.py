@@ -1,0 +1,1 @@
+"""Job entry points: short and linear (config -> rows -> models -> run -> write)."""

@@ -1,0 +1,110 @@
+"""What every job does before any model work: resolve inputs, check outputs, fail early and clearly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rsd_ray.config import Config, ConfigError
+from rsd_ray.data.presets import PRESETS
+from rsd_ray.data.rows import Row, normalize, preset_for, read_rows
+from rsd_ray.models.roles import resolve_path
+
+
+class JobError(RuntimeError):
+    """Bad job input: reported as one line, before any cluster or model work."""
+
+
+def benchmarks_dir() -> Path:
+    candidates = [os.environ.get("RSD_RAY_BENCHMARKS"), Path.cwd() / "../shared/benchmarks",
+                  Path(__file__).resolve().parents[3] / "shared/benchmarks"]
+    for c in candidates:
+        if c and Path(c).is_dir():
+            return Path(c).resolve()
+    raise JobError("benchmark sets not found: set RSD_RAY_BENCHMARKS to the folder holding math500/, gsm8k/, ...")
+
+
+def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> Path:
+    """The input file, setting the data preset a dataset name or the zoo implies."""
+    from rsd_ray.zoo import zoo_problems
+
+    if input_path and dataset:
+        raise JobError("give --input or --dataset, not both")
+    if dataset:
+        if dataset not in PRESETS or dataset == "zoo":
+            raise JobError(f"unknown dataset {dataset!r} (known: {', '.join(p for p in PRESETS if p != 'zoo')})")
+        cfg.data.preset = cfg.data.preset or dataset
+        return benchmarks_dir() / dataset / "test.jsonl"
+    if not input_path:
+        cfg.data.preset = cfg.data.preset or "zoo"
+        return zoo_problems()
+    p = Path(input_path)
+    if not p.is_file():
+        raise JobError(f"input not found: {p}")
+    return p
+
+
+def check_output(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".rsd_ray_write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise JobError(f"output {out} cannot be written: {e.strerror or e}") from None
+
+
+def check_models(cfg: Config, roles: set[str]) -> None:
+    """A local model path that does not exist fails now, not after the cluster is up."""
+    for role in roles:
+        path = resolve_path(getattr(cfg, role).path)
+        looks_local = path.startswith(("/", ".", "~")) or os.sep in path and not _hub_id(path)
+        if looks_local and not Path(path).expanduser().is_dir():
+            raise JobError(f"{role}.path {path} is not a directory")
+        if Path(path).is_dir() and not (Path(path) / "config.json").is_file():
+            raise JobError(f"{role}.path {path} has no config.json: not a Hugging Face model directory")
+
+
+def _hub_id(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 2 and all(parts) and not Path(path).exists()
+
+
+def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None, dataset: str | None,
+            limit: int | None) -> tuple[Path, list[Row]]:
+    """Every check that can fail on bad job input, in one place, before any model loads."""
+    from rsd_ray.runner.local import ROLES_OF
+
+    unknown = [m for m in modes if m not in ROLES_OF]
+    if unknown or not modes:
+        raise JobError(f"unknown mode {unknown[0] if unknown else ''!r} (available: {', '.join(ROLES_OF)})")
+    path = resolve_input(cfg, input_path, dataset)
+    check_output(output)
+    check_models(cfg, {r for m in modes for r in ROLES_OF[m]})
+    return path, load_rows(cfg, path, limit)
+
+
+def solve(cfg: Config, rows: list[Row], modes: list[str], log=print) -> dict[str, tuple[list[dict], dict]]:
+    """Run each mode over the rows; records and metrics per mode."""
+    from rsd_ray.grading.grader import Grader
+    from rsd_ray.runner.local import LocalRoles, run_mode
+
+    roles = LocalRoles.load(cfg, modes)
+    grader = Grader(cfg.grading.timeout_s)
+    out = {}
+    try:
+        for mode in modes:
+            out[mode] = run_mode(rows, cfg, mode, roles, grader)
+            m = out[mode][1]
+            log(f"{mode}: {m['rows']} rows, {m['errors']} errors, accuracy {m['accuracy']}, {m['wall_s']:.1f}s")
+    finally:
+        grader.close()
+    return out
+
+
+def load_rows(cfg: Config, path: Path, limit: int | None) -> list[Row]:
+    try:
+        preset = preset_for(cfg.data)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return [normalize(raw, i, preset) for i, raw in enumerate(read_rows(path, limit))]

@@ -1,0 +1,46 @@
+"""Build each role's engine from the typed config: the one place models are loaded.
+
+The zoo and real checkpoints take exactly this path; `zoo:<name>` is only a
+shorthand for the bundled zoo's directory.
+"""
+
+from __future__ import annotations
+
+from rsd_ray.config import Config, ModelConfig
+from rsd_ray.models.generator import Sampling, StepGenerator
+from rsd_ray.models.loading import LoadOptions, load_backbone, load_causal_lm, load_tokenizer, local_dir
+from rsd_ray.models.prm import PRM, MathShepherdPRM, ValueHeadPRM, load_value_head
+from rsd_ray.models.prompt import make_renderer
+
+
+def resolve_path(path: str) -> str:
+    if path.startswith("zoo:"):
+        from rsd_ray.zoo import zoo_dir
+
+        return str(zoo_dir() / path.removeprefix("zoo:"))
+    return path
+
+
+def load_options(m: ModelConfig) -> LoadOptions:
+    return LoadOptions(m.dtype, m.trust_remote_code, m.use_safetensors, m.device)
+
+
+def build_generator(cfg: Config, role: str) -> StepGenerator:
+    m: ModelConfig = getattr(cfg, role)
+    path, opts = resolve_path(m.path), load_options(m)
+    tok = load_tokenizer(path, opts)
+    model = load_causal_lm(path, opts)
+    g = cfg.generation
+    return StepGenerator(model, tok, role, g.delimiter, Sampling(g.temperature, g.top_p),
+                         make_renderer(tok, cfg.prompt), g.max_prompt_tokens)
+
+
+def build_prm(cfg: Config) -> PRM:
+    p = cfg.prm
+    path, opts = resolve_path(p.path), load_options(p)
+    tok = load_tokenizer(path, opts)
+    if p.kind == "math_shepherd":
+        return MathShepherdPRM(load_causal_lm(path, opts), tok, p.step_tag, p.good_token, p.bad_token)
+    backbone = load_backbone(path, opts)
+    head = load_value_head(local_dir(path), backbone.config.hidden_size, opts.torch_dtype, p.use_safetensors)
+    return ValueHeadPRM(backbone, head.to(opts.device), tok, p.step_token)

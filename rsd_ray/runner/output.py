@@ -1,0 +1,87 @@
+"""The output contract of DESIGN.md section 3: result records, results.parquet, summary.json.
+
+Files are written to a temporary name and renamed into place, so a reader
+(or a resumed job) never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rsd_ray.core.request import RequestState
+from rsd_ray.core.stats import Counters, ModelSizes, summarize
+from rsd_ray.data.rows import Row
+from rsd_ray.grading.grader import Grade
+
+STEP = pa.struct([("text", pa.string()), ("source", pa.string()), ("reward", pa.float64())])
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("mode", pa.string()), ("problem", pa.string()), ("reference", pa.string()),
+    ("response", pa.string()), ("pred", pa.string()), ("correct", pa.bool_()), ("steps", pa.list_(STEP)),
+    ("finish_reason", pa.string()),
+    *[(name, pa.int64()) for name in Counters().as_dict()],
+    ("error", pa.string()),
+])
+
+
+def record(row: Row, mode: str, state: RequestState | None, grade: Grade | None) -> dict:
+    """One output row; a row that failed before any model ran has no state."""
+    c = state.counters if state else Counters()
+    error = (state.error if state else None) or row.error or (grade.error if grade else None)
+    return {
+        "id": row.id, "mode": mode, "problem": row.problem, "reference": row.reference,
+        "response": state.response if state else None,
+        "pred": grade.pred if grade else None,
+        "correct": grade.correct if grade else None,
+        "steps": [{"text": s.text, "source": s.source, "reward": s.reward} for s in state.steps] if state else [],
+        "finish_reason": state.finish_reason if state else None,
+        **c.as_dict(),
+        "error": error,
+    }
+
+
+def write_parquet(records: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(pa.Table.from_pylist(records, schema=SCHEMA), tmp)
+    os.replace(tmp, path)
+
+
+def write_json(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+def metrics(records: list[dict], sizes: ModelSizes, wall_s: float) -> dict:
+    total = Counters()
+    for r in records:
+        total += Counters(**{k: r[k] for k in Counters().as_dict()})
+    graded = [r for r in records if r["correct"] is not None]
+    return summarize(total, rows=len(records), errors=sum(r["error"] is not None for r in records),
+                     correct=sum(bool(r["correct"]) for r in graded) if graded else None, graded=len(graded),
+                     sizes=sizes, wall_s=wall_s)
+
+
+def table(summary_by_mode: dict[str, dict]) -> str:
+    """A Markdown table of the headline metrics, one line per mode."""
+    cols = ["rows", "errors", "accuracy", "acceptance_rate", "target_step_share", "flops_total", "wall_s", "rows_per_s"]
+    lines = ["| mode | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for mode, m in summary_by_mode.items():
+        lines.append(f"| {mode} | " + " | ".join(_fmt(m.get(c)) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
+    if isinstance(v, int) and v >= 10**6:
+        return f"{v:.3e}"
+    return str(v)

@@ -1,0 +1,148 @@
+"""`rsd-ray zoo build`: the deterministic recipe that makes the tiny model zoo.
+
+Outputs, in the standard Hugging Face layout (config.json, model.safetensors,
+tokenizer files): draft/, target/, prm/ (Skywork value-head layout), plus
+problems.jsonl (the bundled held-out set) and manifest.json (the recipe and
+the quality measured on the held-out set).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM
+from safetensors.torch import save_file
+
+from rsd_ray.zoo.prm_model import ValueHeadPRM
+from rsd_ray.zoo.quality import auroc, prm_step_scores, draft_step_labels
+from rsd_ray.zoo.task import DELIMITER, Problem, TaskSpec, make_problems
+from rsd_ray.zoo.tokenizer import build_tokenizer
+from rsd_ray.zoo.train import (
+    Arch, Schedule, accuracy, corrupt, greedy_solutions, problem_stream, prm_example, train_generator, train_prm,
+)
+
+PRM_ARCHITECTURE = "Qwen2ForPrmModel"  # what Skywork's config.json names
+
+
+@dataclass(frozen=True)
+class ZooRecipe:
+    seed: int = 0
+    task: TaskSpec = TaskSpec()
+    heldout: int = 500
+    val: int = 200
+    draft: Arch = Arch(2, 48, 4, 128)
+    draft_sched: Schedule = Schedule(max_steps=2000, lr=3e-3, stop_at=0.55)
+    target: Arch = Arch(8, 256, 8, 768)
+    target_sched: Schedule = Schedule(max_steps=1500, lr=1e-3, stop_at=0.99)
+    prm: Arch = Arch(4, 128, 4, 512)
+    prm_base_sched: Schedule = Schedule(max_steps=1500, lr=2e-3, stop_at=0.97)
+    prm_sched: Schedule = Schedule(max_steps=1000, lr=5e-4, warmup=30, stop_at=0.98)
+    prm_problems: int = 3000  # training problems whose draft samples label the PRM data
+    prm_samples: int = 2  # sampled draft solutions per problem (plus the greedy one)
+
+    @classmethod
+    def shrunken(cls) -> "ZooRecipe":
+        """A few-second version that proves the recipe runs end to end (tests)."""
+        s = Schedule(max_steps=4, lr=1e-3, batch=8, warmup=1, eval_every=2)
+        return cls(heldout=16, val=8, draft=Arch(1, 16, 2, 32), draft_sched=s, target=Arch(1, 32, 2, 64),
+                   target_sched=s, prm=Arch(1, 16, 2, 32), prm_base_sched=s, prm_sched=s, prm_problems=8,
+                   prm_samples=1)
+
+
+PARTS = ("draft", "target", "prm")
+
+
+def build_zoo(out: Path, recipe: ZooRecipe = ZooRecipe(), parts: tuple[str, ...] = PARTS, log=print) -> dict:
+    """Train and save the given parts; "prm" without "draft" reuses out/draft.
+
+    Parts are independent processes' worth of work (the target dominates), so
+    they can be built side by side into the same folder.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    tok = build_tokenizer()
+    heldout = make_problems(recipe.heldout, seed=recipe.seed + 1000, spec=recipe.task, prefix="zoo")
+    val = make_problems(recipe.val, seed=recipe.seed + 2000, spec=recipe.task, prefix="val")
+    exclude = {p.problem for p in heldout + val}
+    with open(out / "problems.jsonl", "w") as f:
+        for p in heldout:
+            f.write(json.dumps({"id": p.id, "problem": p.problem, "answer": p.answer, "solution": p.solution}) + "\n")
+    built = {}
+    draft = None
+    for part in [p for p in PARTS if p in parts]:
+        t0 = time.time()
+        log(f"{part}:")
+        if part == "draft":
+            draft = model = train_generator(tok, recipe.draft, recipe.draft_sched, recipe.task, recipe.seed + 1,
+                                            val, exclude, log)
+        elif part == "target":
+            model = train_generator(tok, recipe.target, recipe.target_sched, recipe.task, recipe.seed + 2,
+                                    val, exclude, log)
+        else:
+            if draft is None:
+                draft = AutoModelForCausalLM.from_pretrained(out / "draft", dtype=torch.float32)
+            model = _build_prm(tok, draft, recipe, val, exclude, log)
+        if part == "prm":
+            _save_prm(model, tok, out / part)
+        else:
+            model.to(torch.float16).save_pretrained(out / part)
+            tok.save_pretrained(out / part)
+            model.to(torch.float32)
+        built[part] = {"params": _params(model), "build_seconds": round(time.time() - t0, 1)}
+        (out / part / "build.json").write_text(json.dumps({"recipe": asdict(recipe), **built[part]}, indent=2))
+    return built
+
+
+def _build_prm(tok, draft, recipe: ZooRecipe, val: list[Problem], exclude: set[str], log) -> ValueHeadPRM:
+    log("  backbone: a generator of the PRM's size, so the PRM starts from weights that can already add")
+    base = train_generator(tok, recipe.prm, recipe.prm_base_sched, recipe.task, recipe.seed + 3, val, exclude, log)
+    step_token_id = tok.encode(DELIMITER)[-1]
+    examples = _prm_examples(tok, draft, recipe, exclude, step_token_id)
+    val_steps = draft_step_labels(val, greedy_solutions(draft, tok, val))
+    log(f"  {len(examples)} training sequences; {len(val_steps)} validation draft steps")
+    prm = ValueHeadPRM(base.model, recipe.prm.hidden)
+
+    def val_auroc() -> float:
+        scores = prm_step_scores(prm, tok, val_steps, step_token_id)
+        return auroc(scores, [lab for *_, lab in val_steps])
+
+    return train_prm(prm, tok, examples, recipe.prm_sched, recipe.seed + 4, val_auroc, log)
+
+
+def _prm_examples(tok, draft, recipe: ZooRecipe, exclude: set[str], step_token_id: int):
+    """Draft solutions (greedy and sampled) plus correct ones with one step corrupted."""
+    stream = problem_stream(recipe.seed + 5, recipe.task, exclude)
+    problems = [next(stream) for _ in range(recipe.prm_problems)]
+    rng = random.Random(recipe.seed + 6)
+    rows = []
+    sols = greedy_solutions(draft, tok, problems)
+    for k in range(recipe.prm_samples):
+        sols += greedy_solutions(draft, tok, problems, sample=True, seed=recipe.seed + 7 + k)
+    for p, sol in zip(problems * (1 + recipe.prm_samples), sols):
+        rows.append(prm_example(tok, p.problem, sol.strip().split(DELIMITER), step_token_id))
+    for p in problems:
+        steps = p.solution.split(DELIMITER)
+        k = rng.randrange(len(steps))
+        rows.append(prm_example(tok, p.problem, steps[:k] + [corrupt(steps[k], rng)], step_token_id))
+        rows.append(prm_example(tok, p.problem, steps, step_token_id))
+    return rows
+
+
+def _save_prm(prm: ValueHeadPRM, tok, path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = prm.model.config
+    cfg.architectures = [PRM_ARCHITECTURE]
+    cfg.dtype = "float16"
+    cfg.to_json_file(path / "config.json")
+    state = {f"model.{k}": v.to(torch.float16).contiguous() for k, v in prm.model.state_dict().items()}
+    state |= {f"v_head.{k}": v.to(torch.float16).contiguous() for k, v in prm.v_head.state_dict().items()}
+    save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+    tok.save_pretrained(path)
+
+
+def _params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

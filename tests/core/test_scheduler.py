@@ -1,0 +1,44 @@
+"""Continuous batching in the synchronous scheduler, with scripted engines."""
+
+from rsd_ray.core.records import RequestInput, ScoreResult, StepResult
+from rsd_ray.core.request import RequestState
+from rsd_ray.core.scheduler import drive
+from rsd_ray.core.stopping import StopRule
+from rsd_ray.core.weighting import Weighting
+
+
+def make(n, steps_each):
+    return [RequestState(RequestInput(f"r{i}", "p"), "rsd", Weighting(), StopRule(max_steps=steps_each[i]))
+            for i in range(n)]
+
+
+def test_requests_join_and_leave_step_by_step():
+    batches = []
+
+    def draft(calls):
+        batches.append([c.request_id for c in calls])
+        return [StepResult(c.request_id, f"d{len(c.steps)}", False, False, 1, 1) for c in calls]
+
+    def prm(calls):
+        # every other step rejected, by step count
+        return [ScoreResult(c.request_id, (0.9 if len(c.steps) % 2 else 0.1,), 1) for c in calls]
+
+    def target(calls):
+        return [StepResult(c.request_id, f"t{len(c.steps)}", False, False, 1, 1) for c in calls]
+
+    released = []
+    states = make(5, [1, 3, 2, 4, 1])
+    done = list(drive(states, 2, draft=draft, target=target, prm=prm, release=released.extend))
+    assert sorted(s.request.id for s in done) == [f"r{i}" for i in range(5)]
+    assert all(max(map(len, [b])) <= 2 for b in batches)  # never more than batch_size in flight
+    assert sorted(released) == [f"r{i}" for i in range(5)]
+    # r0 finishes after one step, so r2 joins while r1 is still running
+    assert any("r1" in b and "r2" in b for b in batches)
+    for s in done:
+        assert [x.source for x in s.steps] == ["draft", "target", "draft", "target"][: s.stop.max_steps]
+
+
+def test_failed_rows_pass_straight_through():
+    s = make(1, [1])[0]
+    s.fail("empty problem")
+    assert list(drive([s], 4)) == [s]
