@@ -45,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
     zb.add_argument("--threads", type=int, default=2)
     zb.add_argument("--shrunken", action="store_true", help="a seconds-long recipe that proves the build runs")
     zs.add_parser("path", help="print where the zoo in use lives")
+    zr = zs.add_parser("report", help="measure the zoo's quality on its held-out problems")
+    zr.add_argument("--dir", type=Path, help="zoo directory (default: the zoo in use)")
+    zr.add_argument("--limit", type=int, default=500)
     return ap
 
 
@@ -85,6 +88,13 @@ def _zoo(args) -> int:
 
     if args.zoo_command == "path":
         print(zoo_dir())
+        return 0
+    if args.zoo_command == "report":
+        import json
+
+        from rsd_ray.zoo.report import report
+
+        print(json.dumps(report(args.dir or zoo_dir(), args.limit), indent=2))
         return 0
     import torch
 

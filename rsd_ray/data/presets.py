@@ -22,7 +22,8 @@ class Preset:
 
 
 def _field(name: str) -> Callable[[dict], str | None]:
-    return lambda row: None if row.get(name) is None else str(row[name])
+    """A reference column; blank means "no reference" (two GaoKao rows have none)."""
+    return lambda row: None if row.get(name) is None or not str(row[name]).strip() else str(row[name])
 
 
 def _olympiad(row: dict) -> str | None:

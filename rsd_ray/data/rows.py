@@ -25,6 +25,13 @@ class Row:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class _BadLine:
+    """A JSONL line that is not JSON: kept as a row so that it is reported, not dropped."""
+
+    error: str
+
+
 def preset_for(cfg: DataConfig) -> Preset:
     if cfg.preset:
         if cfg.preset not in PRESETS:
@@ -36,6 +43,8 @@ def preset_for(cfg: DataConfig) -> Preset:
 
 
 def normalize(raw: object, index: int, preset: Preset) -> Row:
+    if isinstance(raw, _BadLine):
+        return Row(f"row-{index}", None, None, preset.kind, raw.error)
     if not isinstance(raw, dict):
         return Row(f"row-{index}", None, None, preset.kind, f"row is not an object: {type(raw).__name__}")
     rid = raw.get(preset.id_field) if preset.id_field else None
@@ -84,6 +93,3 @@ def read_rows(path: str | Path, limit: int | None = None) -> list[dict | object]
     return out
 
 
-@dataclass(frozen=True)
-class _BadLine:
-    error: str

@@ -38,7 +38,7 @@ class ZooRecipe:
     draft: Arch = Arch(2, 48, 4, 128)
     draft_sched: Schedule = Schedule(max_steps=2000, lr=3e-3, stop_at=0.55)
     target: Arch = Arch(8, 256, 8, 768)
-    target_sched: Schedule = Schedule(max_steps=1500, lr=1e-3, stop_at=0.99)
+    target_sched: Schedule = Schedule(max_steps=1500, lr=1.5e-3, stop_at=0.99)
     prm: Arch = Arch(4, 128, 4, 512)
     prm_base_sched: Schedule = Schedule(max_steps=1500, lr=2e-3, stop_at=0.97)
     prm_sched: Schedule = Schedule(max_steps=1000, lr=5e-4, warmup=30, stop_at=0.98)

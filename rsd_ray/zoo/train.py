@@ -148,15 +148,17 @@ def prm_example(tok, problem: str, steps: list[str], step_token_id: int,
     """
     ids = tok.encode(bos + problem + "\n")
     labels: list[float] = [-1.0] * len(ids)
+    flags: list[int] = [0] * len(ids)
     for k, step in enumerate(steps):
         prior = steps[:k]
         want = expected_step(problem, prior)
         for j, t in enumerate(tok.encode(step)):
             ids.append(t)
             labels.append(1.0 if want is not None and want.startswith(step[: j + 1]) else 0.0)
+            flags.append(0)
         ids.append(step_token_id)
         labels.append(1.0 if step_is_correct(problem, prior, step) else 0.0)
-    flags = [1 if i == step_token_id else 0 for i in ids]
+        flags.append(1)
     return ids, labels, flags
 
 
