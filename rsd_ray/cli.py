@@ -62,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, args.overrides)
         if args.backend:
             cfg.run.backend = args.backend
-        if cfg.run.backend == "ray":
-            raise JobError("the Ray backend is not part of this build yet; use --backend local")
         if cfg.run.threads:
             import torch
 

@@ -84,8 +84,12 @@ class GenerationConfig:
 @dataclass
 class RunConfig:
     backend: Literal["ray", "local"] = "local"
-    batch_size: int = 64  # requests in flight per scheduler
-    threads: int = 0  # torch threads per model process; 0 = leave as is
+    batch_size: int = 64  # requests in flight per scheduler (per coordinator on Ray)
+    threads: int = 0  # torch threads per model process; 0 = leave as is (Ray actors: 1)
+    address: str | None = None  # Ray cluster to join; None starts a local one
+    coordinators: int = 1  # coordinator actors sharing the model actors
+    call_timeout_s: float = 600.0  # every remote call is bounded: a hung role is an error, not a hang
+    max_restarts: int = 3  # replica restarts per failing call before the run fails
 
 
 @dataclass
@@ -125,6 +129,8 @@ class Config:
             raise ConfigError(f"rsd.weighting must be one of {', '.join(KINDS)}")
         if self.run.batch_size < 1:
             raise ConfigError("run.batch_size must be >= 1")
+        if self.run.coordinators < 1 or self.run.call_timeout_s <= 0 or self.run.max_restarts < 0:
+            raise ConfigError("run.coordinators >= 1, run.call_timeout_s > 0 and run.max_restarts >= 0 are required")
         if "{problem}" not in self.prompt.template and not self.prompt.chat:
             raise ConfigError("prompt.template must contain {problem}")
         if not self.generation.delimiter:

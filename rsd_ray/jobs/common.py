@@ -73,7 +73,7 @@ def _hub_id(path: str) -> bool:
 def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None, dataset: str | None,
             limit: int | None) -> tuple[Path, list[Row]]:
     """Every check that can fail on bad job input, in one place, before any model loads."""
-    from rsd_ray.runner.local import ROLES_OF
+    from rsd_ray.runner.modes import ROLES_OF
 
     unknown = [m for m in modes if m not in ROLES_OF]
     if unknown or not modes:
@@ -87,19 +87,30 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
 def solve(cfg: Config, rows: list[Row], modes: list[str], log=print) -> dict[str, tuple[list[dict], dict]]:
     """Run each mode over the rows; records and metrics per mode."""
     from rsd_ray.grading.grader import Grader
-    from rsd_ray.runner.local import LocalRoles, run_mode
+    from rsd_ray.runner.modes import run_mode
 
-    roles = LocalRoles.load(cfg, modes)
+    backend = make_backend(cfg, modes)
     grader = Grader(cfg.grading.timeout_s)
     out = {}
     try:
         for mode in modes:
-            out[mode] = run_mode(rows, cfg, mode, roles, grader)
+            out[mode] = run_mode(rows, cfg, mode, backend, grader)
             m = out[mode][1]
             log(f"{mode}: {m['rows']} rows, {m['errors']} errors, accuracy {m['accuracy']}, {m['wall_s']:.1f}s")
     finally:
         grader.close()
+        backend.close()
     return out
+
+
+def make_backend(cfg: Config, modes: list[str]):
+    if cfg.run.backend == "ray":
+        from rsd_ray.runner.ray_backend import RayBackend
+
+        return RayBackend.start(cfg, modes)
+    from rsd_ray.runner.local import LocalBackend
+
+    return LocalBackend.load(cfg, modes)
 
 
 def load_rows(cfg: Config, path: Path, limit: int | None) -> list[Row]:
@@ -107,4 +118,20 @@ def load_rows(cfg: Config, path: Path, limit: int | None) -> list[Row]:
         preset = preset_for(cfg.data)
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    return [normalize(raw, i, preset) for i, raw in enumerate(read_rows(path, limit))]
+    rows = [normalize(raw, i, preset) for i, raw in enumerate(read_rows(path, limit))]
+    return dedupe_ids(rows)
+
+
+def dedupe_ids(rows: list[Row]) -> list[Row]:
+    """Ids key every per-request cache: a repeated id is a row error, and it gets a unique id of its own."""
+    from dataclasses import replace
+
+    seen: dict[str, int] = {}
+    out = []
+    for i, r in enumerate(rows):
+        if r.id in seen:
+            out.append(replace(r, id=f"{r.id}#dup{i}", error=f"duplicate id {r.id!r} (first at row {seen[r.id]})"))
+        else:
+            seen[r.id] = i
+            out.append(r)
+    return out

@@ -44,6 +44,9 @@ class CachedModel:
             s.kv = unpack(batch.cache, batch.attention_mask, i)
             s.cached += fed[i]
 
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
     def release(self, request_ids: list[str]) -> None:
         for r in request_ids:
             self.states.pop(r, None)

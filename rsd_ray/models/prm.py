@@ -76,6 +76,9 @@ class ValueHeadPRM(PRM):
         self.bos = tokenizer.bos_token or ""
         self.step_token_id = self.encode(step_token)[-1]
 
+    def num_parameters(self) -> int:
+        return super().num_parameters() + sum(p.numel() for p in self.head.parameters())
+
     def render_prompt(self, problem: str) -> list[int]:
         return self.encode(self.bos + problem + "\n")
 

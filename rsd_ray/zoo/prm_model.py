@@ -36,4 +36,4 @@ class ValueHeadPRM(nn.Module):
 
     @classmethod
     def from_backbone_config(cls, config: PretrainedConfig) -> "ValueHeadPRM":
-        return cls(AutoModel.from_config(config), config.hidden_size)
+        return cls(AutoModel.from_config(config, dtype=torch.float32), config.hidden_size)

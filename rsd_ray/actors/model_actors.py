@@ -1,0 +1,68 @@
+"""Thin role actors: load the model once, forward calls. No acceptance rule lives here.
+
+One rank actor holds one tensor-parallel shard (or the whole model when
+tp = 1); every rank of a replica receives the same call, so sampling seeds
+are identical on every rank, and rank 0's answer is used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rsd_ray.cluster.bootstrap import RankEnv
+from rsd_ray.config import Config
+
+
+class _Rank:
+    """Shared start-up of a rank: threads, optional TP sharding, identity for placement checks."""
+
+    def _setup(self, cfg: Config, role: str, env: RankEnv | None) -> Config:
+        import torch
+
+        self.cfg = cfg
+        torch.set_num_threads(cfg.run.threads or 1)
+        self.role = role
+        self.env = env
+        return self.cfg
+
+    def _shard(self, model):
+        if self.env is None or self.env.world_size == 1:
+            return model
+        from rsd_ray.cluster.bootstrap import shard_tensor_parallel
+        from rsd_ray.models.loading import DTYPES
+
+        return shard_tensor_parallel(model, self.env, DTYPES[getattr(self.cfg, self.role).dtype])
+
+    def info(self) -> dict:
+        import ray
+
+        ctx = ray.get_runtime_context()
+        return {"role": self.role, "rank": self.env.rank if self.env else 0, "node_id": ctx.get_node_id(),
+                "pid": os.getpid(), "params": self.params}
+
+    def release(self, request_ids: list[str]) -> None:
+        self.engine.release(request_ids)
+
+
+class GeneratorRank(_Rank):
+    def __init__(self, cfg: Config, role: str, env: RankEnv | None = None):
+        from rsd_ray.models.roles import build_generator
+
+        self.engine = build_generator(self._setup(cfg, role, env), role)
+        self.params = self.engine.num_parameters()  # before sharding: the whole model's size
+        self.engine.model = self._shard(self.engine.model)
+
+    def generate_steps(self, calls):
+        return self.engine.generate_steps(calls)
+
+
+class PRMRank(_Rank):
+    def __init__(self, cfg: Config, role: str = "prm", env: RankEnv | None = None):
+        from rsd_ray.models.roles import build_prm
+
+        self.engine = build_prm(self._setup(cfg, role, env))
+        self.params = self.engine.num_parameters()
+        self.engine.model = self._shard(self.engine.model)
+
+    def score(self, calls):
+        return self.engine.score(calls)

@@ -1,0 +1,84 @@
+"""`--backend ray`: role actors on their own resources, coordinators driving them.
+
+Starts (or joins) a Ray cluster, has the supervisor start every replica of
+the roles the modes need, and spreads requests over the coordinators; the
+driver only hands states out and collects them, so it stays light.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+from rsd_ray.config import Config
+from rsd_ray.core.request import RequestState
+from rsd_ray.core.stats import ModelSizes
+from rsd_ray.runner.modes import ROLES_OF
+
+# Every worker process gets these: quiet libraries, one BLAS thread (actors
+# share the machine's cores; each sets torch's threads itself).
+WORKER_ENV = {"TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+              "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+
+
+def init_ray(cfg: Config, cpus_needed: float) -> bool:
+    """Join cfg.run.address, or start a local Ray; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    env = dict(WORKER_ENV)
+    for key in ("RSD_RAY_ZOO", "HF_HUB_OFFLINE", "RSD_RAY_BENCHMARKS"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    if cfg.run.address:
+        ray.init(address=cfg.run.address, runtime_env={"env_vars": env}, log_to_driver=False)
+    else:
+        # Logical CPUs: each rank actor asks for cpus_per_rank; on a small
+        # machine they time-share its cores (each uses run.threads threads).
+        ray.init(num_cpus=max(os.cpu_count() or 1, int(cpus_needed + 0.999)), include_dashboard=False,
+                 runtime_env={"env_vars": env}, log_to_driver=False)
+    return True
+
+
+class RayBackend:
+    def __init__(self, cfg: Config, roles: list[str], supervisor, replicas, coordinators, owns_ray: bool):
+        self.cfg = cfg
+        self.roles = roles
+        self.supervisor = supervisor
+        self.replicas = replicas
+        self.coordinators = coordinators
+        self.owns_ray = owns_ray
+        self._params = {role: ray.get(reps[0].ranks[0].info.remote())["params"] for role, reps in replicas.items()}
+
+    @classmethod
+    def start(cls, cfg: Config, modes: list[str]) -> "RayBackend":
+        from rsd_ray.actors.coordinator import Coordinator
+        from rsd_ray.actors.replicas import Supervisor
+
+        roles = sorted({r for m in modes for r in ROLES_OF[m]})
+        cpus = sum(getattr(cfg, r).cpus_per_rank * getattr(cfg, r).tp * getattr(cfg, r).replicas for r in roles)
+        owns = init_ray(cfg, cpus)
+        sup = Supervisor.remote(cfg, roles)
+        replicas = ray.get(sup.start.remote(cfg.run.call_timeout_s))
+        coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts)
+                  for _ in range(cfg.run.coordinators)]
+        return cls(cfg, roles, sup, replicas, coords, owns)
+
+    def solve(self, states: list[RequestState]) -> list[RequestState]:
+        n = len(self.coordinators)
+        chunks = [states[i::n] for i in range(n)]
+        return [s for part in ray.get([c.solve.remote(chunk) for c, chunk in zip(self.coordinators, chunks)])
+                for s in part]
+
+    def sizes(self, mode: str) -> ModelSizes:
+        return ModelSizes(**{r: self._params[r] if r in ROLES_OF[mode] else 0 for r in ("draft", "target", "prm")})
+
+    def close(self) -> None:
+        try:
+            ray.get(self.supervisor.shutdown.remote())
+            for c in self.coordinators:
+                ray.kill(c)
+            ray.kill(self.supervisor)
+        finally:
+            if self.owns_ray:
+                ray.shutdown()

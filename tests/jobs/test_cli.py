@@ -1,0 +1,93 @@
+"""The CLI end to end on the zoo (local backend), and bad job input failing early and clearly."""
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from rsd_ray.cli import main
+
+METRICS = {"rows", "errors", "accuracy", "steps_draft_accepted", "steps_draft_rejected", "steps_target",
+           "acceptance_rate", "tokens_draft", "tokens_draft_discarded", "tokens_target", "tokens_prm",
+           "flops_draft", "flops_target", "flops_prm", "flops_total", "wall_s", "rows_per_s"}
+COLUMNS = {"id", "problem", "response", "pred", "correct", "steps", "tokens_draft", "tokens_draft_discarded",
+           "tokens_target", "tokens_prm", "error"}
+
+
+def test_eval_writes_the_contract(tmp_path):
+    assert main(["eval", "--backend", "local", "--modes", "draft,target,rsd", "--limit", "24",
+                 "--output", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["modes"]) == {"draft", "target", "rsd"}
+    for mode, m in summary["modes"].items():
+        assert METRICS <= set(m), mode
+        t = pq.read_table(tmp_path / mode / "results.parquet")
+        assert COLUMNS <= set(t.column_names) and t.num_rows == 24 == m["rows"]
+        rows = t.to_pylist()
+        assert len({r["id"] for r in rows}) == 24 and all(r["error"] is None for r in rows)
+        assert m["accuracy"] == sum(r["correct"] for r in rows) / 24
+        sources = {s["source"] for r in rows for s in r["steps"]}
+        assert sources <= ({"draft", "target"} if mode == "rsd" else {mode})
+        for r in rows:
+            assert r["response"] == "\n\n".join(s["text"] for s in r["steps"])
+    d, t, r = (summary["modes"][k] for k in ("draft", "target", "rsd"))
+    assert d["flops_target"] == 0 and t["flops_draft"] == 0 and t["flops_prm"] == 0
+    assert r["steps_draft_accepted"] + r["steps_draft_rejected"] > 0 and r["tokens_prm"] > 0
+    assert r["flops_total"] == r["flops_draft"] + r["flops_target"] + r["flops_prm"]
+    rsd_rows = pq.read_table(tmp_path / "rsd" / "results.parquet").to_pylist()
+    for row in rsd_rows:
+        assert all((s["reward"] is None) == (s["source"] == "target") for s in row["steps"])
+        assert all(s["reward"] >= 0.7 for s in row["steps"] if s["source"] == "draft")
+
+
+def test_generate_writes_one_table_and_top_level_metrics(tmp_path):
+    assert main(["generate", "--backend", "local", "--limit", "5", "--output", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert METRICS <= set(summary) and summary["mode"] == "rsd"
+    assert pq.read_table(tmp_path / "results.parquet").num_rows == 5
+
+
+def test_rows_with_errors_are_written_and_nothing_else_is_lost(tmp_path):
+    src = tmp_path / "in.jsonl"
+    good = [{"id": f"g{i}", "problem": p, "answer": a} for i, (p, a) in
+            enumerate([("12+5-3+7=?", "21"), ("3+4+5+6=?", "18"), ("20-5+1+2=?", "18")])]
+    bad = [{"id": "b-missing"}, {"id": "b-empty", "problem": ""}, {"id": "b-int", "problem": 7},
+           {"id": "b-long", "problem": "1+" * 3000 + "1=?"}]
+    lines = [json.dumps(r) for r in good[:2]] + ["{oops"] + [json.dumps(r) for r in bad] + [json.dumps(good[2])]
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["generate", "--backend", "local", "--input", str(src), "--output", str(out)]) == 0
+    rows = {r["id"]: r for r in pq.read_table(out / "results.parquet").to_pylist()}
+    assert len(rows) == 8
+    for g in good:
+        assert rows[g["id"]]["error"] is None and rows[g["id"]]["response"]
+    assert "not JSON" in rows["row-2"]["error"]
+    assert "missing problem" in rows["b-missing"]["error"] and "empty" in rows["b-empty"]["error"]
+    assert "not a string" in rows["b-int"]["error"] and "longer than" in rows["b-long"]["error"]
+    assert json.loads((out / "summary.json").read_text())["errors"] == 5
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--input", "/nonexistent.jsonl"], "input not found"),
+    (["--set", "rsd.delta=abc"], "rsd.delta must be float"),
+    (["--set", "target.path=/no/such/model"], "is not a directory"),
+    (["--dataset", "nope"], "unknown dataset"),
+])
+def test_bad_job_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    assert main(["generate", "--backend", "local", "--output", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and err.startswith("rsd-ray: error:")
+
+
+def test_unwritable_output(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["generate", "--backend", "local", "--output", str(blocker / "sub")]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "rsd_ray", "zoo", "path"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().endswith("weights")
