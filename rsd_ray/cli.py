@@ -37,6 +37,10 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate several modes on one input")
     _common(e)
     e.add_argument("--modes", default="rsd,target,draft", help="comma-separated: rsd, target, draft")
+    pl = sub.add_parser("plan", help="where every actor goes and the memory per device, loading no model")
+    pl.add_argument("--config")
+    pl.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    pl.add_argument("--json", action="store_true", help="print the plan as JSON")
     z = sub.add_parser("zoo", help="build or locate the tiny model zoo")
     zs = z.add_subparsers(dest="zoo_command", required=True)
     zb = zs.add_parser("build", help="train the zoo from its seed (about an hour on 2 cores)")
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "zoo":
             return _zoo(args)
         cfg = load_config(args.config, args.overrides)
+        if args.command == "plan":
+            return _plan(cfg, args.json)
         if args.backend:
             cfg.run.backend = args.backend
         if cfg.run.threads:
@@ -77,6 +83,29 @@ def main(argv: list[str] | None = None) -> int:
             run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit)
     except (ConfigError, JobError, FileNotFoundError) as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        if type(e).__name__ != "RunFailed":
+            raise
+        print(f"rsd-ray: error: run failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _plan(cfg, as_json: bool) -> int:
+    import json
+
+    from rsd_ray.cluster.plan import PlanError, format_plan, plan
+
+    try:
+        p = plan(cfg)
+    except PlanError as e:
+        print(f"rsd-ray: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(p, indent=2) if as_json else format_plan(p))
+    if not p["fits"]:
+        for line in p["problems"]:
+            print(f"rsd-ray: error: plan does not fit: {line}", file=sys.stderr)
         return 2
     return 0
 

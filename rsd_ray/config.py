@@ -36,7 +36,10 @@ class ModelConfig:
     gpus_per_rank: float = 0.0
     cpus_per_rank: float = 1.0
     resource: str | None = None  # a custom resource naming this role's node group
-    kv_cache_gb: float = 0.0  # KV-cache budget per rank, for plans
+    # for `rsd-ray plan` (no model is loaded): memory per device and the KV-cache budget per rank
+    device_memory_gb: float = 80.0
+    kv_cache_gb: float | None = None  # None: batch_size x (max_prompt + max_new) tokens of KV
+    arch: dict | None = None  # config.json fields, for a plan of a hub model with no local copy
 
 
 @dataclass

@@ -37,6 +37,7 @@ class Coordinator:
         self.timeout = call_timeout_s
         self.max_restarts = max_restarts
         self.retries = 0
+        self.finished = 0
         self._release: dict[tuple[str, int], list[str]] = {}
 
     async def solve(self, states: list[RequestState]) -> list[RequestState]:
@@ -71,6 +72,7 @@ class Coordinator:
                     return
             live -= 1
             finished.append(s)
+            self.finished += 1
             for key in self._release_keys():
                 self._release.setdefault(key, []).append(s.request.id)
             admit()
@@ -137,5 +139,6 @@ class Coordinator:
         raise RoleFailed(f"the {role} role (replica {idx}) failed {self.max_restarts + 1} times; "
                          f"last error: {type(last).__name__}: {str(last).splitlines()[0] if str(last) else ''}")
 
-    def retry_count(self) -> int:
-        return self.retries
+    def stats(self) -> dict:
+        """Progress and retries so far (served while solve() runs: this is an async actor)."""
+        return {"finished": self.finished, "retries": self.retries}

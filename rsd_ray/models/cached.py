@@ -35,7 +35,7 @@ class CachedModel:
     def prefill(self, states: list[SeqState], forward: Callable[[PackedBatch], object]) -> tuple[object, PackedBatch, list[int]]:
         """One forward over every request's uncached tokens; returns the model output and the layout."""
         news = [s.uncached() for s in states]
-        batch = pack(states, news, self.pad_id, self.num_layers)
+        batch = pack(states, news, self.pad_id, self.num_layers, self.device)
         out = forward(batch)
         return out, batch, [len(n) for n in news]
 
@@ -43,6 +43,10 @@ class CachedModel:
         for i, s in enumerate(states):
             s.kv = unpack(batch.cache, batch.attention_mask, i)
             s.cached += fed[i]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())

@@ -111,7 +111,7 @@ class StepGenerator(CachedModel):
             active = torch.tensor([s is None for s in stop])
             if not active.any():
                 break
-            mask = torch.cat([mask, active.long()[:, None]], dim=1)
+            mask = torch.cat([mask, active.long()[:, None].to(mask.device)], dim=1)
             pos = pos + 1
             o = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None],
                            cache=batch.cache, use_cache=True)
@@ -154,13 +154,15 @@ class StepGenerator(CachedModel):
     def _pick(self, logits: torch.Tensor, gens: list[torch.Generator | None]) -> torch.Tensor:
         if self.sampling.temperature == 0:
             return logits.argmax(-1)
-        probs = torch.softmax(logits.float() / self.sampling.temperature, -1)
+        # sampled on the CPU: per-request generators, identical on every rank and device
+        probs = torch.softmax(logits.float().cpu() / self.sampling.temperature, -1)
         if self.sampling.top_p < 1:
             sp, idx = probs.sort(-1, descending=True)
             drop = sp.cumsum(-1) - sp > self.sampling.top_p
             sp[drop] = 0
             probs = torch.zeros_like(probs).scatter(-1, idx, sp)
-        return torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] for i, g in enumerate(gens)])
+        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] for i, g in enumerate(gens)])
+        return picks.to(logits.device)
 
     def generate_solution(self, call: StepCall, max_steps: int) -> list[StepResult]:
         """Convenience for tests: run one request step by step to its end."""

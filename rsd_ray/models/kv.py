@@ -77,7 +77,8 @@ class PackedBatch:
     new_lens: list[int]
 
 
-def pack(states: list[SeqState], new: list[list[int]], pad_id: int, num_layers: int) -> PackedBatch:
+def pack(states: list[SeqState], new: list[list[int]], pad_id: int, num_layers: int,
+         device: torch.device | str = "cpu") -> PackedBatch:
     """Lay out cached KV and new tokens of several requests as one padded batch."""
     B = len(states)
     C = max(s.cached for s in states)
@@ -105,7 +106,7 @@ def pack(states: list[SeqState], new: list[list[int]], pad_id: int, num_layers: 
                     vs[i, :, C - s.cached:] = v[0]
             layers.append((ks, vs))
         cache = DynamicCache(ddp_cache_data=layers)
-    return PackedBatch(ids, mask, pos, cache, [len(n) for n in new])
+    return PackedBatch(ids.to(device), mask.to(device), pos.to(device), cache, [len(n) for n in new])
 
 
 def unpack(cache: DynamicCache, mask: torch.Tensor, row: int) -> KV:

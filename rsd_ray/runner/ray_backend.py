@@ -40,6 +40,10 @@ def init_ray(cfg: Config, cpus_needed: float) -> bool:
     return True
 
 
+class RunFailed(RuntimeError):
+    """A role could not be recovered: the run ends with this one-line reason."""
+
+
 class RayBackend:
     def __init__(self, cfg: Config, roles: list[str], supervisor, replicas, coordinators, owns_ray: bool):
         self.cfg = cfg
@@ -67,8 +71,12 @@ class RayBackend:
     def solve(self, states: list[RequestState]) -> list[RequestState]:
         n = len(self.coordinators)
         chunks = [states[i::n] for i in range(n)]
-        return [s for part in ray.get([c.solve.remote(chunk) for c, chunk in zip(self.coordinators, chunks)])
-                for s in part]
+        try:
+            parts = ray.get([c.solve.remote(chunk) for c, chunk in zip(self.coordinators, chunks)])
+        except ray.exceptions.RayTaskError as e:
+            cause = e.cause if getattr(e, "cause", None) is not None else e
+            raise RunFailed(str(cause).strip().splitlines()[-1]) from None
+        return [s for part in parts for s in part]
 
     def sizes(self, mode: str) -> ModelSizes:
         return ModelSizes(**{r: self._params[r] if r in ROLES_OF[mode] else 0 for r in ("draft", "target", "prm")})

@@ -1,0 +1,46 @@
+"""--backend ray against --backend local, with a 2-rank DeepSpeed tensor-parallel target, and faults."""
+
+import time
+
+import ray
+
+from rsd_ray.runner.local import LocalBackend
+from rsd_ray.runner.modes import make_states
+from rsd_ray.runner.ray_backend import RayBackend
+
+from .conftest import zoo_rows
+
+
+def responses(states):
+    return {s.request.id: (s.response, s.error) for s in states}
+
+
+def test_ray_tp2_matches_local_then_survives_a_kill_of_each_role(ray_local, tp2_config):
+    cfg = tp2_config
+    rows = zoo_rows(40)
+    local = responses(LocalBackend.load(cfg, ["rsd"]).solve(make_states(rows, cfg, "rsd")))
+    backend = RayBackend.start(cfg, ["rsd"])
+    try:
+        # the target really is two ranks of one TP group, on one node
+        infos = [ray.get(r.info.remote()) for r in backend.replicas["target"][0].ranks]
+        assert [i["rank"] for i in infos] == [0, 1] and len({i["node_id"] for i in infos}) == 1
+        undisturbed = responses(backend.solve(make_states(rows, cfg, "rsd")))
+        same = sum(undisturbed[k] == local[k] for k in local)
+        assert same >= 0.95 * len(rows), [(k, undisturbed[k], local[k]) for k in local if undisturbed[k] != local[k]]
+
+        # now kill a draft, a PRM and one target rank while a run is in flight
+        coord = backend.coordinators[0]
+        ref = coord.solve.remote(make_states(rows, cfg, "rsd"))
+        for role, rank, at in (("draft", 0, 5), ("prm", 0, 12), ("target", 1, 20)):
+            deadline = time.monotonic() + 120
+            while ray.get(coord.stats.remote())["finished"] < at and time.monotonic() < deadline:
+                time.sleep(0.05)
+            current = ray.get(backend.supervisor.view.remote())[role][0]
+            ray.kill(current.ranks[rank], no_restart=True)
+        disturbed = ray.get(ref, timeout=600)
+        assert ray.get(backend.supervisor.restart_count.remote()) == 3
+        ids = [s.request.id for s in disturbed]
+        assert sorted(ids) == sorted(r.id for r in rows) and len(set(ids)) == len(ids)  # each exactly once
+        assert responses(disturbed) == undisturbed
+    finally:
+        backend.close()
