@@ -30,6 +30,13 @@ PRM_ARCHITECTURE = "Qwen2ForPrmModel"  # what Skywork's config.json names
 
 
 @dataclass(frozen=True)
+class PRMPhase:
+    problems: int  # training problems whose draft samples (and corruptions) make the data
+    sched: Schedule
+    corruptions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ZooRecipe:
     seed: int = 0
     task: TaskSpec = TaskSpec()
@@ -41,22 +48,27 @@ class ZooRecipe:
     target_sched: Schedule = Schedule(max_steps=1500, lr=1.5e-3, stop_at=0.99)
     prm: Arch = Arch(4, 128, 4, 512)
     prm_base_sched: Schedule = Schedule(max_steps=1500, lr=2e-3, stop_at=0.97)
-    prm_sched: Schedule = Schedule(max_steps=1000, lr=5e-4, warmup=30, stop_at=0.98)
-    prm_problems: int = 3000  # training problems whose draft samples label the PRM data
+    # The PRM is trained in phases, each on fresh data (draft samples labelled by
+    # exact checking, plus corrupted correct steps). Verification is the slow
+    # part to learn (DESIGN.md section 4): held-out AUROC on draft steps went
+    # 0.94 after phase 1, 0.986 after phase 2; phase 3 adds the draft's own
+    # favourite mistakes (miscopied operands) that phase 2 still let through.
+    prm_phases: tuple[PRMPhase, ...] = (
+        PRMPhase(3000, Schedule(max_steps=1000, lr=5e-4, warmup=30, stop_at=0.98), ("result",)),
+        PRMPhase(6000, Schedule(max_steps=2000, lr=3e-4, warmup=30, eval_every=250, stop_at=0.995), ("result",)),
+        PRMPhase(6000, Schedule(max_steps=1500, lr=2e-4, warmup=30, eval_every=250, stop_at=0.9995),
+                 ("result", "operand", "carried")),
+    )
     prm_samples: int = 2  # sampled draft solutions per problem (plus the greedy one)
-    # Phase 2: the same PRM trained on, with fresh data at a lower rate; what
-    # moved step-level AUROC on held-out draft steps from 0.94 to the figure in
-    # the zoo's report (verification is the slow part to learn, DESIGN.md 4).
-    prm_sched2: Schedule | None = Schedule(max_steps=2000, lr=3e-4, warmup=30, eval_every=250, stop_at=0.995)
-    prm_problems2: int = 6000
 
     @classmethod
     def shrunken(cls) -> "ZooRecipe":
         """A few-second version that proves the recipe runs end to end (tests)."""
         s = Schedule(max_steps=4, lr=1e-3, batch=8, warmup=1, eval_every=2)
         return cls(heldout=16, val=8, draft=Arch(1, 16, 2, 32), draft_sched=s, target=Arch(1, 32, 2, 64),
-                   target_sched=s, prm=Arch(1, 16, 2, 32), prm_base_sched=s, prm_sched=s, prm_problems=8,
-                   prm_samples=1, prm_sched2=s, prm_problems2=8)
+                   target_sched=s, prm=Arch(1, 16, 2, 32), prm_base_sched=s,
+                   prm_phases=(PRMPhase(8, s, ("result",)), PRMPhase(8, s, ("result", "operand", "carried"))),
+                   prm_samples=1)
 
 
 PARTS = ("draft", "target", "prm")
@@ -105,21 +117,20 @@ def build_zoo(out: Path, recipe: ZooRecipe = ZooRecipe(), parts: tuple[str, ...]
 def _build_prm(tok, draft, recipe: ZooRecipe, val: list[Problem], exclude: set[str], log) -> ValueHeadPRM:
     log("  backbone: a generator of the PRM's size, so the PRM starts from weights that can already add")
     base = train_generator(tok, recipe.prm, recipe.prm_base_sched, recipe.task, recipe.seed + 3, val, exclude, log)
-    step_token_id = tok.encode(DELIMITER)[-1]
-    examples = _prm_examples(tok, draft, recipe, exclude, step_token_id)
     val_steps = draft_step_labels(val, greedy_solutions(draft, tok, val))
-    log(f"  {len(examples)} training sequences; {len(val_steps)} validation draft steps")
     prm = ValueHeadPRM(base.model, recipe.prm.hidden)
-    prm = train_prm(prm, tok, examples, recipe.prm_sched, recipe.seed + 4, _auroc_fn(prm, tok, val_steps), log)
-    return prm_phase2(prm, tok, draft, recipe, val_steps, exclude, log)
+    for k in range(len(recipe.prm_phases)):
+        prm = prm_phase(prm, k, tok, draft, recipe, val_steps, exclude, log)
+    return prm
 
 
-def prm_phase2(prm: ValueHeadPRM, tok, draft, recipe: ZooRecipe, val_steps, exclude: set[str], log) -> ValueHeadPRM:
-    if recipe.prm_sched2 is None:
-        return prm
-    log("  phase 2: fresh data, lower rate")
-    examples = _prm_examples(tok, draft, recipe, exclude, tok.encode(DELIMITER)[-1], phase=2)
-    return train_prm(prm, tok, examples, recipe.prm_sched2, recipe.seed + 14, _auroc_fn(prm, tok, val_steps), log)
+def prm_phase(prm: ValueHeadPRM, k: int, tok, draft, recipe: ZooRecipe, val_steps, exclude: set[str],
+              log) -> ValueHeadPRM:
+    """Phase k of PRM training, from the weights the previous phases left."""
+    phase = recipe.prm_phases[k]
+    examples = _prm_examples(tok, draft, recipe, exclude, phase, seed=recipe.seed + 5 + 10 * k)
+    log(f"  phase {k + 1}: {len(examples)} sequences, corruptions {', '.join(phase.corruptions)}")
+    return train_prm(prm, tok, examples, phase.sched, recipe.seed + 4 + 10 * k, _auroc_fn(prm, tok, val_steps), log)
 
 
 def _auroc_fn(prm: ValueHeadPRM, tok, val_steps):
@@ -132,11 +143,11 @@ def _auroc_fn(prm: ValueHeadPRM, tok, val_steps):
     return val_auroc
 
 
-def _prm_examples(tok, draft, recipe: ZooRecipe, exclude: set[str], step_token_id: int, phase: int = 1):
+def _prm_examples(tok, draft, recipe: ZooRecipe, exclude: set[str], phase: PRMPhase, seed: int):
     """Draft solutions (greedy and sampled) plus correct ones with one step corrupted."""
-    seed = recipe.seed + (5 if phase == 1 else 15)
+    step_token_id = tok.encode(DELIMITER)[-1]
     stream = problem_stream(seed, recipe.task, exclude)
-    problems = [next(stream) for _ in range(recipe.prm_problems if phase == 1 else recipe.prm_problems2)]
+    problems = [next(stream) for _ in range(phase.problems)]
     rng = random.Random(seed + 1)
     rows = []
     sols = greedy_solutions(draft, tok, problems)
@@ -147,7 +158,8 @@ def _prm_examples(tok, draft, recipe: ZooRecipe, exclude: set[str], step_token_i
     for p in problems:
         steps = p.solution.split(DELIMITER)
         k = rng.randrange(len(steps))
-        rows.append(prm_example(tok, p.problem, steps[:k] + [corrupt(steps[k], rng)], step_token_id))
+        rows.append(prm_example(tok, p.problem, steps[:k] + [corrupt(steps[k], rng, phase.corruptions)],
+                                step_token_id))
         rows.append(prm_example(tok, p.problem, steps, step_token_id))
     return rows
 

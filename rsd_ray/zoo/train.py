@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
 
-from rsd_ray.zoo.task import DELIMITER, Problem, TaskSpec, expected_step, make_problem, step_is_correct
+from rsd_ray.zoo.task import _STEP, DELIMITER, Problem, TaskSpec, expected_step, make_problem, step_is_correct
 from rsd_ray.zoo.prm_model import ValueHeadPRM
 
 PROMPT_TEMPLATE = "{problem}" + DELIMITER
@@ -162,14 +162,37 @@ def prm_example(tok, problem: str, steps: list[str], step_token_id: int,
     return ids, labels, flags
 
 
-def corrupt(step: str, rng: random.Random) -> str:
-    """A plausible wrong version of a correct step: the result off by a little."""
-    head, sep, result = step.rpartition("=")
-    if sep:
-        v = int(result) + rng.choice([-10, -2, -1, 1, 2, 10, 20, 100])
-        return f"{head}={abs(v)}" if abs(v) != int(result) else f"{head}={int(result) + 1}"
-    v = int(step[len("\\boxed{"):-1]) + rng.choice([-10, -1, 1, 2])
-    return f"\\boxed{{{abs(v) if abs(v) != int(step[7:-1]) else abs(v) + 1}}}"
+CORRUPTIONS = ("result", "operand", "carried")
+
+
+def corrupt(step: str, rng: random.Random, kinds: tuple[str, ...] = ("result",)) -> str:
+    """A plausible wrong version of a correct step.
+
+    "result": the result off by a little (a digit, a carry); "operand": the
+    right operand miscopied from the problem, the arithmetic then consistent;
+    "carried": the left operand not the previous result, arithmetic consistent.
+    The last two are the draft's own favourite mistakes that a PRM checking
+    only the arithmetic lets through.
+    """
+    m = _STEP.match(step)
+    if m is None:  # the boxed answer
+        v = int(step[len("\\boxed{"):-1])
+        w = abs(v + rng.choice([-10, -1, 1, 2]))
+        return f"\\boxed{{{w if w != v else v + 1}}}"
+    a, op, b, c = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+    kind = rng.choice(kinds) if len(kinds) > 1 else kinds[0]  # (one kind draws nothing: recipes stay reproducible)
+    if kind == "result":
+        w = abs(c + rng.choice([-10, -2, -1, 1, 2, 10, 20, 100]))
+        return f"{a}{op}{b}={w if w != c else c + 1}"
+    if kind == "operand":
+        b2 = max(0, b + rng.choice([-10, -1, 1, 10, 16])) if b != 0 else b + 1
+        a2 = a
+    else:
+        a2 = max(0, a + rng.choice([-10, -1, 1, 10]))
+        b2 = b
+    if (a2, b2) == (a, b):
+        a2 += 1
+    return f"{a2}{op}{b2}={a2 + b2 if op == '+' else a2 - b2}"
 
 
 def prm_batch(rows: list[tuple[list[int], list[float], list[int]]], pad_id: int):
