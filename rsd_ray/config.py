@@ -92,6 +92,7 @@ class RunConfig:
     address: str | None = None  # Ray cluster to join; None starts a local one
     coordinators: int = 1  # coordinator actors sharing the model actors
     call_timeout_s: float = 600.0  # every remote call is bounded: a hung role is an error, not a hang
+    start_timeout_s: float = 1200.0  # loading (and sharding) a model: bounded too, but generously
     max_restarts: int = 3  # replica restarts per failing call before the run fails
 
 

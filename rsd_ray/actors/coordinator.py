@@ -30,12 +30,13 @@ class RoleFailed(RuntimeError):
 @ray.remote(num_cpus=0)
 class Coordinator:
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
-                 max_restarts: int):
+                 max_restarts: int, start_timeout_s: float):
         self.supervisor = supervisor
         self.replicas = replicas
         self.batch_size = batch_size
         self.timeout = call_timeout_s
         self.max_restarts = max_restarts
+        self.start_timeout = start_timeout_s
         self.retries = 0
         self.finished = 0
         self._release: dict[tuple[str, int], list[str]] = {}
@@ -133,7 +134,8 @@ class Coordinator:
                 self._release.pop((role, idx), None)  # a fresh replica has nothing to release
                 try:
                     self.replicas[role][idx] = await asyncio.wait_for(
-                        self.supervisor.restart.remote(role, idx, rep.generation, self.timeout), self.timeout * 2)
+                        self.supervisor.restart.remote(role, idx, rep.generation, self.start_timeout),
+                        self.start_timeout + 60)
                 except Exception as restart_error:  # noqa: BLE001
                     last = restart_error
         raise RoleFailed(f"the {role} role (replica {idx}) failed {self.max_restarts + 1} times; "

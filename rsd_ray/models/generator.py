@@ -82,9 +82,16 @@ class StepGenerator(CachedModel):
             return []
         states = [self.sync(c.request_id, lambda c=c: self.prompt_ids(c.problem), c.steps,
                             lambda _k, s: self.encode(s + self.delimiter)) for c in calls]
+        full = {c.request_id for c, s in zip(calls, states) if len(s.tokens) >= self.max_positions - 1}
+        if full:  # a request whose context is used up ends with an error; the others go on
+            ok = self.generate_steps([c for c in calls if c.request_id not in full])
+            by_id = {r.request_id: r for r in ok}
+            return [by_id.get(c.request_id) or StepResult(
+                c.request_id, "", True, False, 0, 0,
+                error=f"the {self.role}'s context of {self.max_positions} tokens is full") for c in calls]
         # Never generate past the model's context.
         calls = [c if len(s.tokens) + c.max_tokens <= self.max_positions else
-                 replace(c, max_tokens=max(1, self.max_positions - len(s.tokens))) for c, s in zip(calls, states)]
+                 replace(c, max_tokens=self.max_positions - len(s.tokens)) for c, s in zip(calls, states)]
         out, batch, fed = self.prefill(states, lambda b: self.model(
             input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
             cache=b.cache, use_cache=True, logits_to_keep=1))

@@ -63,9 +63,9 @@ class RayBackend:
         cpus = sum(getattr(cfg, r).cpus_per_rank * getattr(cfg, r).tp * getattr(cfg, r).replicas for r in roles)
         owns = init_ray(cfg, cpus)
         sup = Supervisor.remote(cfg, roles)
-        replicas = ray.get(sup.start.remote(cfg.run.call_timeout_s))
-        coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts)
-                  for _ in range(cfg.run.coordinators)]
+        replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
+        coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
+                                     cfg.run.start_timeout_s) for _ in range(cfg.run.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:
