@@ -89,7 +89,7 @@ def test_sampling_is_seeded_per_request_not_by_the_global_rng():
 
     def sample(seed: int) -> str:
         g.release(["s"])
-        return g.generate_steps([StepCall("s", p.problem, (), 40, seed, 0)])[0].text
+        return "|".join(r.text for r in g.generate_solution(StepCall("s", p.problem, (), 40, seed, 0), 12))
 
     torch.manual_seed(1)
     first = [sample(s) for s in range(12)]

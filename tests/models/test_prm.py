@@ -74,7 +74,7 @@ def test_math_shepherd_layout(tmp_path):
     ids = tok(text, return_tensors="pt")["input_ids"]
     m = AutoModelForCausalLM.from_pretrained(tmp_path)
     logits = m(ids).logits[0]
-    tag = tok.encode("и")[0]
+    tag = tok.encode("и")[-1]  # "и" is two byte-level tokens; the reward is read at the last
     pos = (ids[0] == tag).nonzero().squeeze(-1)
     good_bad = [tok.encode("+")[0], tok.encode("-")[0]]
     expect = torch.softmax(logits[pos][:, good_bad], -1)[:, 0]
