@@ -31,7 +31,7 @@ class SeqState:
     steps: list[str] = field(default_factory=list)
     kv: KV | None = None  # covers tokens[:cached]
     cached: int = 0
-    extra: list[float] = field(default_factory=list)  # per-step values a PRM read (rewards)
+    rewards: list[float] = field(default_factory=list)  # PRM only: the reward read at each step's end
     prompt_len: int = 0
 
     def truncate_steps(self, keep: int) -> None:
@@ -39,7 +39,7 @@ class SeqState:
         if keep >= len(self.steps):
             return
         cut = self.step_ends[keep - 1] if keep > 0 else self.prompt_len
-        del self.steps[keep:], self.step_ends[keep:], self.extra[keep:]
+        del self.steps[keep:], self.step_ends[keep:], self.rewards[keep:]
         del self.tokens[cut:]
         if self.cached > cut:
             self.kv = [(k[:, :, :cut], v[:, :, :cut]) for k, v in self.kv] if self.kv else None

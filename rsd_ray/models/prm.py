@@ -60,10 +60,10 @@ class PRM(CachedModel, ABC):
         for i, (c, s) in enumerate(zip(calls, states)):
             start = len(s.tokens) - fed[i]  # token index of the first token fed now
             # Read a reward for every step whose end was fed in this call.
-            for k in range(len(s.extra), len(s.steps)):
+            for k in range(len(s.rewards), len(s.steps)):
                 end = s.step_ends[k] - 1
-                s.extra.append(float(rewards[i, N - fed[i] + end - start]))
-            results.append(ScoreResult(c.request_id, tuple(s.extra), tokens=fed[i]))
+                s.rewards.append(float(rewards[i, N - fed[i] + end - start]))
+            results.append(ScoreResult(c.request_id, tuple(s.rewards), tokens=fed[i]))
         return results
 
 

@@ -18,6 +18,7 @@ import torch
 from transformers import AutoModelForCausalLM
 from safetensors.torch import save_file
 
+from rsd_ray.models.loading import parameter_count
 from rsd_ray.zoo.prm_model import ValueHeadPRM
 from rsd_ray.zoo.quality import auroc, prm_step_scores, draft_step_labels
 from rsd_ray.zoo.task import DELIMITER, Problem, TaskSpec, make_problems
@@ -109,7 +110,7 @@ def build_zoo(out: Path, recipe: ZooRecipe = ZooRecipe(), parts: tuple[str, ...]
             model.to(torch.float16).save_pretrained(out / part)
             tok.save_pretrained(out / part)
             model.to(torch.float32)
-        built[part] = {"params": _params(model), "build_seconds": round(time.time() - t0, 1)}
+        built[part] = {"params": parameter_count(model), "build_seconds": round(time.time() - t0, 1)}
         (out / part / "build.json").write_text(json.dumps({"recipe": asdict(recipe), **built[part]}, indent=2))
     return built
 
@@ -174,7 +175,3 @@ def _save_prm(prm: ValueHeadPRM, tok, path: Path) -> None:
     state |= {f"v_head.{k}": v.to(torch.float16).contiguous() for k, v in prm.v_head.state_dict().items()}
     save_file(state, path / "model.safetensors", metadata={"format": "pt"})
     tok.save_pretrained(path)
-
-
-def _params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
