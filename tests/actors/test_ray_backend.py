@@ -45,3 +45,25 @@ def test_ray_tp2_matches_local_then_survives_a_kill_of_each_role(ray_local, tp2_
         assert responses(disturbed) == undisturbed
     finally:
         backend.close()
+
+
+def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray_local):
+    from rsd_ray.config import load_config
+    from rsd_ray.runner.ray_backend import RunFailed
+
+    cfg = load_config(overrides=["run.backend=ray", "run.max_restarts=0", "run.call_timeout_s=120"])
+    backend = RayBackend.start(cfg, ["target"])
+    try:
+        rows = zoo_rows(60)
+        rank = backend.replicas["target"][0].ranks[0]
+        ray.kill(rank, no_restart=True)  # dead before the run: no restart is allowed
+        t0 = time.monotonic()
+        try:
+            backend.solve(make_states(rows, cfg, "target"))
+        except RunFailed as e:
+            assert "the target role" in str(e) and len(str(e).splitlines()) == 1
+        else:
+            raise AssertionError("the run should have failed")
+        assert time.monotonic() - t0 < 60  # an error, not a hang
+    finally:
+        backend.close()
