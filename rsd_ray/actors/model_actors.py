@@ -23,6 +23,7 @@ class _Rank:
         torch.set_num_threads(cfg.run.threads or 1)
         self.role = role
         self.env = env
+        self.calls = 0  # batches served: lets tests and operators see work spread over replicas
         return self.cfg
 
     def _shard(self, model):
@@ -38,7 +39,7 @@ class _Rank:
 
         ctx = ray.get_runtime_context()
         return {"role": self.role, "rank": self.env.rank if self.env else 0, "node_id": ctx.get_node_id(),
-                "pid": os.getpid(), "params": self.params}
+                "pid": os.getpid(), "params": self.params, "calls": self.calls}
 
     def release(self, request_ids: list[str]) -> None:
         self.engine.release(request_ids)
@@ -53,6 +54,7 @@ class GeneratorRank(_Rank):
         self.engine.model = self._shard(self.engine.model)
 
     def generate_steps(self, calls):
+        self.calls += 1
         return self.engine.generate_steps(calls)
 
 
@@ -65,4 +67,5 @@ class PRMRank(_Rank):
         self.engine.model = self._shard(self.engine.model)
 
     def score(self, calls):
+        self.calls += 1
         return self.engine.score(calls)

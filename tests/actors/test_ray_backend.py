@@ -67,3 +67,22 @@ def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray
         assert time.monotonic() - t0 < 60  # an error, not a hang
     finally:
         backend.close()
+
+
+def test_replicas_and_coordinators_share_the_work_and_change_nothing(ray_local):
+    from rsd_ray.config import load_config
+
+    cfg = load_config(overrides=["run.backend=ray", "draft.replicas=2", "prm.replicas=2", "run.coordinators=2",
+                                 "run.batch_size=4", "run.call_timeout_s=120"])
+    rows = zoo_rows(24)
+    local = responses(LocalBackend.load(cfg, ["rsd"]).solve(make_states(rows, cfg, "rsd")))
+    backend = RayBackend.start(cfg, ["rsd"])
+    try:
+        out = backend.solve(make_states(rows, cfg, "rsd"))
+        assert sorted(s.request.id for s in out) == sorted(r.id for r in rows)
+        assert responses(out) == local
+        for role in ("draft", "prm"):
+            calls = [ray.get(rep.ranks[0].info.remote())["calls"] for rep in backend.replicas[role]]
+            assert len(calls) == 2 and min(calls) > 0, (role, calls)
+    finally:
+        backend.close()
