@@ -41,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--config")
     pl.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     pl.add_argument("--json", action="store_true", help="print the plan as JSON")
+    sh = sub.add_parser("show", help="one solution from a run, each step marked draft/target with its reward")
+    sh.add_argument("dir", type=Path)
+    sh.add_argument("--id", required=True)
+    sh.add_argument("--mode", help="only this mode (an eval run holds several)")
     z = sub.add_parser("zoo", help="build or locate the tiny model zoo")
     zs = z.add_subparsers(dest="zoo_command", required=True)
     zb = zs.add_parser("build", help="train the zoo from its seed (about an hour on 2 cores)")
@@ -63,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "zoo":
             return _zoo(args)
+        if args.command == "show":
+            from rsd_ray.jobs.show import show
+
+            print(show(args.dir, args.id, args.mode))
+            return 0
         cfg = load_config(args.config, args.overrides)
         if args.command == "plan":
             return _plan(cfg, args.json)

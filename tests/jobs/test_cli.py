@@ -16,7 +16,7 @@ COLUMNS = {"id", "problem", "response", "pred", "correct", "steps", "tokens_draf
            "tokens_target", "tokens_prm", "error"}
 
 
-def test_eval_writes_the_contract(tmp_path):
+def test_eval_writes_the_contract(tmp_path, capsys):
     assert main(["eval", "--backend", "local", "--modes", "draft,target,rsd", "--limit", "24",
                  "--output", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -40,6 +40,14 @@ def test_eval_writes_the_contract(tmp_path):
     for row in rsd_rows:
         assert all((s["reward"] is None) == (s["source"] == "target") for s in row["steps"])
         assert all(s["reward"] >= 0.7 for s in row["steps"] if s["source"] == "draft")
+    # the trace viewer prints one solution, each step marked with its source and reward
+    capsys.readouterr()
+    row = rsd_rows[0]
+    assert main(["show", str(tmp_path), "--id", row["id"], "--mode", "rsd"]) == 0
+    shown = capsys.readouterr().out
+    assert row["problem"] in shown and all(s["text"] in shown for s in row["steps"])
+    assert shown.count(" draft ") + shown.count(" target ") == len(row["steps"])
+    assert main(["show", str(tmp_path), "--id", "no-such-id"]) == 2
 
 
 def test_generate_writes_one_table_and_top_level_metrics(tmp_path):
