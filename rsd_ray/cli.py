@@ -37,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate several modes on one input")
     _common(e)
     e.add_argument("--modes", default="rsd,target,draft", help="comma-separated: rsd, target, draft")
+    e.add_argument("--sweep", help="run rsd once per value of an acceptance-rule key, e.g. rsd.delta=0.5,0.7,0.9")
     pl = sub.add_parser("plan", help="where every actor goes and the memory per device, loading no model")
     pl.add_argument("--config")
     pl.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             from rsd_ray.jobs.evaluate import run_eval
 
             modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-            run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit)
+            run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit, sweep=args.sweep)
     except (ConfigError, JobError, FileNotFoundError) as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
         return 2

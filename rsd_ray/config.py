@@ -174,6 +174,23 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return _build(Config, data, "").validate()
 
 
+def load_config_from(cfg: Config, overrides: list[str]) -> Config:
+    """A copy of `cfg` with dotted overrides applied (validated the same way)."""
+    data = dataclasses.asdict(cfg)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override wants key.sub=value, got {item!r}")
+        node = data
+        *parents, leaf = key.split(".")
+        for k in parents:
+            if not isinstance(node.get(k), dict):
+                raise ConfigError(f"unknown config section {k!r} in {key}")
+            node = node[k]
+        node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
+    return _build(Config, data, "").validate()
+
+
 def _build(cls, data: dict, where: str):
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")

@@ -84,19 +84,42 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
     return path, load_rows(cfg, path, limit)
 
 
-def solve(cfg: Config, rows: list[Row], modes: list[str], log=print) -> dict[str, tuple[list[dict], dict]]:
-    """Run each mode over the rows; records and metrics per mode."""
+def sweep_cells(cfg: Config, modes: list[str], sweep: str | None) -> list[tuple[str, str, Config]]:
+    """(label, mode, config) per cell: each mode once, and rsd once per value of a swept rsd.* key.
+
+    Only the acceptance rule (rsd.weighting, rsd.delta, rsd.p, rsd.alpha) may be
+    swept: it lives in the request states, so every cell shares the loaded models.
+    """
+    if not sweep:
+        return [(m, m, cfg) for m in modes]
+    key, sep, values = sweep.partition("=")
+    if not sep or not key.startswith("rsd.") or not values:
+        raise JobError(f"--sweep wants rsd.<key>=v1,v2,... (the acceptance rule), got {sweep!r}")
+    if "rsd" not in modes:
+        raise JobError("--sweep varies the rsd mode: include rsd in --modes")
+    from rsd_ray.config import load_config_from
+
+    cells = [(m, m, cfg) for m in modes if m != "rsd"]
+    for v in values.split(","):
+        cells.append((f"rsd[{key.removeprefix('rsd.')}={v}]", "rsd", load_config_from(cfg, [f"{key}={v}"])))
+    return cells
+
+
+def solve(cfg: Config, rows: list[Row], modes: list[str], log=print,
+          sweep: str | None = None) -> dict[str, tuple[list[dict], dict]]:
+    """Run each mode (and each swept setting) over the rows; records and metrics per cell."""
     from rsd_ray.grading.grader import Grader
     from rsd_ray.runner.modes import run_mode
 
+    cells = sweep_cells(cfg, modes, sweep)
     backend = make_backend(cfg, modes)
     grader = Grader(cfg.grading.timeout_s)
     out = {}
     try:
-        for mode in modes:
-            out[mode] = run_mode(rows, cfg, mode, backend, grader)
-            m = out[mode][1]
-            log(f"{mode}: {m['rows']} rows, {m['errors']} errors, accuracy {m['accuracy']}, {m['wall_s']:.1f}s")
+        for label, mode, cell_cfg in cells:
+            out[label] = run_mode(rows, cell_cfg, mode, backend, grader)
+            m = out[label][1]
+            log(f"{label}: {m['rows']} rows, {m['errors']} errors, accuracy {m['accuracy']}, {m['wall_s']:.1f}s")
     finally:
         grader.close()
         backend.close()

@@ -99,3 +99,19 @@ def test_unwritable_output(tmp_path, capsys):
 def test_python_dash_m_entry_point(tmp_path):
     out = subprocess.run([sys.executable, "-m", "rsd_ray", "zoo", "path"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip().endswith("weights")
+
+
+def test_delta_sweep_shares_the_models_and_moves_the_target_share(tmp_path):
+    assert main(["eval", "--backend", "local", "--modes", "rsd", "--sweep", "rsd.delta=0.5,0.99", "--limit", "16",
+                 "--output", str(tmp_path)]) == 0
+    modes = json.loads((tmp_path / "summary.json").read_text())["modes"]
+    low, high = modes["rsd[delta=0.5]"], modes["rsd[delta=0.99]"]
+    assert low["target_step_share"] < high["target_step_share"]
+    for label in modes:
+        assert pq.read_table(tmp_path / label / "results.parquet").num_rows == 16
+
+
+@pytest.mark.parametrize("sweep,message", [("target.tp=1,2", "--sweep wants rsd."), ("rsd.delta=", "--sweep wants")])
+def test_bad_sweep_is_one_line(tmp_path, capsys, sweep, message):
+    assert main(["eval", "--backend", "local", "--modes", "rsd", "--sweep", sweep, "--output", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
