@@ -160,7 +160,20 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: the top level must be a mapping")
-    for item in overrides or []:
+    _apply_overrides(data, overrides or [])
+    return _build(Config, data, "").validate()
+
+
+def load_config_from(cfg: Config, overrides: list[str]) -> Config:
+    """A copy of `cfg` with dotted overrides applied (validated the same way)."""
+    data = dataclasses.asdict(cfg)
+    _apply_overrides(data, overrides)
+    return _build(Config, data, "").validate()
+
+
+def _apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
+    """Set each `a.b=value` in the raw mapping (YAML-typed); _build then checks keys and types."""
+    for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set wants key.sub=value, got {item!r}")
@@ -171,24 +184,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {key}: {k} is not a section")
         node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
-    return _build(Config, data, "").validate()
-
-
-def load_config_from(cfg: Config, overrides: list[str]) -> Config:
-    """A copy of `cfg` with dotted overrides applied (validated the same way)."""
-    data = dataclasses.asdict(cfg)
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"override wants key.sub=value, got {item!r}")
-        node = data
-        *parents, leaf = key.split(".")
-        for k in parents:
-            if not isinstance(node.get(k), dict):
-                raise ConfigError(f"unknown config section {k!r} in {key}")
-            node = node[k]
-        node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
-    return _build(Config, data, "").validate()
 
 
 def _build(cls, data: dict, where: str):

@@ -36,8 +36,7 @@ class CachedModel:
         """One forward over every request's uncached tokens; returns the model output and the layout."""
         news = [s.uncached() for s in states]
         batch = pack(states, news, self.pad_id, self.num_layers, self.device)
-        out = forward(batch)
-        return out, batch, [len(n) for n in news]
+        return forward(batch), batch, batch.new_lens
 
     def store(self, states: list[SeqState], batch: PackedBatch, fed: list[int]) -> None:
         for i, s in enumerate(states):

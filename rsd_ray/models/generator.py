@@ -74,21 +74,15 @@ class StepGenerator(CachedModel):
     def generate_steps(self, calls: list[StepCall]) -> list[StepResult]:
         errors = {c.request_id: e for c in calls if (e := self._check(c))}
         if errors:
-            ok = self.generate_steps([c for c in calls if c.request_id not in errors])
-            by_id = {r.request_id: r for r in ok}
-            return [by_id[c.request_id] if c.request_id not in errors else
-                    StepResult(c.request_id, "", True, False, 0, 0, error=errors[c.request_id]) for c in calls]
+            return self._answer_errors(calls, errors)
         if not calls:
             return []
         states = [self.sync(c.request_id, lambda c=c: self.prompt_ids(c.problem), c.steps,
                             lambda _k, s: self.encode(s + self.delimiter)) for c in calls]
-        full = {c.request_id for c, s in zip(calls, states) if len(s.tokens) >= self.max_positions - 1}
+        full = {c.request_id: f"the {self.role}'s context of {self.max_positions} tokens is full"
+                for c, s in zip(calls, states) if len(s.tokens) >= self.max_positions - 1}
         if full:  # a request whose context is used up ends with an error; the others go on
-            ok = self.generate_steps([c for c in calls if c.request_id not in full])
-            by_id = {r.request_id: r for r in ok}
-            return [by_id.get(c.request_id) or StepResult(
-                c.request_id, "", True, False, 0, 0,
-                error=f"the {self.role}'s context of {self.max_positions} tokens is full") for c in calls]
+            return self._answer_errors(calls, full)
         # Never generate past the model's context.
         calls = [c if len(s.tokens) + c.max_tokens <= self.max_positions else
                  replace(c, max_tokens=self.max_positions - len(s.tokens)) for c, s in zip(calls, states)]
@@ -127,6 +121,12 @@ class StepGenerator(CachedModel):
         # Every generated token but the last was fed to the model.
         self.store(states, batch, [f + len(g) - 1 for f, g in zip(fed, gen)])
         return [self._commit(c, s, g, why, k, f) for c, s, g, why, k, f in zip(calls, states, gen, stop, cut, fed)]
+
+    def _answer_errors(self, calls: list[StepCall], errors: dict[str, str]) -> list[StepResult]:
+        """Generate for the calls without an error; the others get their error as a finished result."""
+        ok = {r.request_id: r for r in self.generate_steps([c for c in calls if c.request_id not in errors])}
+        return [StepResult(c.request_id, "", True, False, 0, 0, error=errors[c.request_id])
+                if c.request_id in errors else ok[c.request_id] for c in calls]
 
     def _commit(self, call: StepCall, state: SeqState, gen: list[int], why: str | None, cut: int,
                 fed: int) -> StepResult:

@@ -24,7 +24,8 @@ from rsd_ray.zoo.quality import auroc, prm_step_scores, draft_step_labels
 from rsd_ray.zoo.task import DELIMITER, Problem, TaskSpec, make_problems
 from rsd_ray.zoo.tokenizer import build_tokenizer
 from rsd_ray.zoo.train import (
-    Arch, Schedule, accuracy, corrupt, greedy_solutions, problem_stream, prm_example, train_generator, train_prm,
+    CORRUPTIONS,
+    Arch, Schedule, corrupt, greedy_solutions, problem_stream, prm_example, train_generator, train_prm,
 )
 
 PRM_ARCHITECTURE = "Qwen2ForPrmModel"  # what Skywork's config.json names
@@ -58,7 +59,7 @@ class ZooRecipe:
         PRMPhase(3000, Schedule(max_steps=1000, lr=5e-4, warmup=30, stop_at=0.98), ("result",)),
         PRMPhase(6000, Schedule(max_steps=2000, lr=3e-4, warmup=30, eval_every=250, stop_at=0.995), ("result",)),
         PRMPhase(6000, Schedule(max_steps=1500, lr=2e-4, warmup=30, eval_every=250, stop_at=0.9995),
-                 ("result", "operand", "carried")),
+                 CORRUPTIONS),
     )
     prm_samples: int = 2  # sampled draft solutions per problem (plus the greedy one)
 
@@ -68,7 +69,7 @@ class ZooRecipe:
         s = Schedule(max_steps=4, lr=1e-3, batch=8, warmup=1, eval_every=2)
         return cls(heldout=16, val=8, draft=Arch(1, 16, 2, 32), draft_sched=s, target=Arch(1, 32, 2, 64),
                    target_sched=s, prm=Arch(1, 16, 2, 32), prm_base_sched=s,
-                   prm_phases=(PRMPhase(8, s, ("result",)), PRMPhase(8, s, ("result", "operand", "carried"))),
+                   prm_phases=(PRMPhase(8, s, ("result",)), PRMPhase(8, s, CORRUPTIONS)),
                    prm_samples=1)
 
 
