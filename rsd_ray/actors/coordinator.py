@@ -15,6 +15,8 @@ error that names it.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from dataclasses import dataclass, field
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
@@ -27,8 +29,20 @@ class RoleFailed(RuntimeError):
     pass
 
 
+@dataclass
+class _Group:
+    """The states of one solve() call: its caller waits until all of them are finished."""
+
+    size: int
+    finished: list[RequestState] = field(default_factory=list)
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 @ray.remote(num_cpus=0)
 class Coordinator:
+    """Several solve() calls may be in flight at once (Ray Data's map stage sends them):
+    their requests share the same queues, so batches mix requests of every caller."""
+
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
                  max_restarts: int, start_timeout_s: float):
         self.supervisor = supervisor
@@ -40,70 +54,83 @@ class Coordinator:
         self.retries = 0
         self.finished = 0
         self._release: dict[tuple[str, int], list[str]] = {}
+        self._queues: dict[str, asyncio.Queue] = {}
+        self._pending: deque[tuple[RequestState, _Group]] = deque()
+        self._group_of: dict[int, _Group] = {}  # id(state) -> its caller's group
+        self._live = 0
+        self._failure: BaseException | None = None
+        self._workers: list[asyncio.Task] = []
 
     async def solve(self, states: list[RequestState]) -> list[RequestState]:
-        roles = list(self.replicas)
-        queues: dict[str, asyncio.Queue] = {r: asyncio.Queue() for r in roles}
-        finished: list[RequestState] = []
-        pending = iter(states)
-        live = 0
-        all_done = asyncio.Event()
-        failure: list[BaseException] = []
+        if self._failure is not None:
+            raise self._failure
+        self._start_workers()
+        group = _Group(len(states))
+        self._pending.extend((s, group) for s in states)
+        self._admit()
+        if states:
+            await group.event.wait()
+        if self._failure is not None:
+            raise self._failure
+        return group.finished
 
-        def admit() -> None:
-            nonlocal live
-            for s in pending:
-                if s.done:
-                    finished.append(s)
-                    continue
-                live += 1
-                queues[s.need].put_nowait(s)  # type: ignore[index]
-                if live >= self.batch_size:
-                    break
-            if live == 0:
-                all_done.set()
+    def _start_workers(self) -> None:
+        if not self._workers:
+            self._queues = {role: asyncio.Queue() for role in self.replicas}
+            self._workers = [asyncio.create_task(self._worker(role, i))
+                             for role in self.replicas for i in range(len(self.replicas[role]))]
 
-        def route(s: RequestState) -> None:
-            nonlocal live
-            if not s.done:
-                if s.need not in queues:
-                    s.fail(f"needs the {s.need} role, which this run did not start")
-                else:
-                    queues[s.need].put_nowait(s)
-                    return
-            live -= 1
-            finished.append(s)
-            self.finished += 1
-            for key in self._release_keys():
-                self._release.setdefault(key, []).append(s.request.id)
-            admit()
+    def _admit(self) -> None:
+        while self._pending and self._live < self.batch_size:
+            s, group = self._pending.popleft()
+            if s.done:  # failed before it started (a bad row)
+                group.finished.append(s)
+                self._check(group)
+                continue
+            self._live += 1
+            self._group_of[id(s)] = group
+            self._route(s)
 
-        async def worker(role: str, idx: int) -> None:
-            q = queues[role]
-            try:
-                while True:
-                    batch = [await q.get()]
-                    while len(batch) < self.batch_size and not q.empty():
-                        batch.append(q.get_nowait())
-                    results = await self._call(role, idx, batch)
-                    for s, res in zip(batch, results):
-                        {"draft": s.on_draft, "target": s.on_target, "prm": s.on_score}[role](res)
-                        route(s)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as e:  # a role that cannot be recovered ends the run
-                failure.append(e)
-                all_done.set()
+    def _route(self, s: RequestState) -> None:
+        if not s.done:
+            if s.need in self._queues:
+                self._queues[s.need].put_nowait(s)  # type: ignore[index]
+                return
+            s.fail(f"needs the {s.need} role, which this run did not start")
+        self._live -= 1
+        self.finished += 1
+        group = self._group_of.pop(id(s))
+        group.finished.append(s)
+        for key in self._release_keys():
+            self._release.setdefault(key, []).append(s.request.id)
+        self._check(group)
+        self._admit()
 
-        admit()
-        tasks = [asyncio.create_task(worker(role, i)) for role in roles for i in range(len(self.replicas[role]))]
-        await all_done.wait()
-        for t in tasks:
-            t.cancel()
-        self._flush_all()
-        if failure:
-            raise failure[0]
-        return finished
+    @staticmethod
+    def _check(group: _Group) -> None:
+        if len(group.finished) == group.size:
+            group.event.set()
+
+    async def _worker(self, role: str, idx: int) -> None:
+        q = self._queues[role]
+        try:
+            while True:
+                batch = [await q.get()]
+                while len(batch) < self.batch_size and not q.empty():
+                    batch.append(q.get_nowait())
+                results = await self._call(role, idx, batch)
+                for s, res in zip(batch, results):
+                    {"draft": s.on_draft, "target": s.on_target, "prm": s.on_score}[role](res)
+                    self._route(s)
+                self._flush(role, idx)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # a role that cannot be recovered ends every caller's run
+            self._failure = e
+            for group in {id(g): g for g in self._group_of.values()}.values():
+                group.event.set()
+            for _, group in self._pending:
+                group.event.set()
 
     def _release_keys(self):
         return [(role, i) for role, reps in self.replicas.items() for i in range(len(reps))]
@@ -113,10 +140,6 @@ class Coordinator:
         if ids:
             for r in self.replicas[role][idx].ranks:
                 r.release.remote(ids)  # fire and forget: ordered before this caller's next call
-
-    def _flush_all(self) -> None:
-        for role, i in self._release_keys():
-            self._flush(role, i)
 
     async def _call(self, role: str, idx: int, batch: list[RequestState]):
         calls = [s.score_call() if role == "prm" else s.step_call() for s in batch]
@@ -143,4 +166,4 @@ class Coordinator:
 
     def stats(self) -> dict:
         """Progress and retries so far (served while solve() runs: this is an async actor)."""
-        return {"finished": self.finished, "retries": self.retries}
+        return {"finished": self.finished, "retries": self.retries, "live": self._live, "queued": len(self._pending)}

@@ -7,7 +7,6 @@ is lost.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class _BadLine:
+class BadLine:
     """A JSONL line that is not JSON: kept as a row so that it is reported, not dropped."""
 
     error: str
@@ -43,7 +42,7 @@ def preset_for(cfg: DataConfig) -> Preset:
 
 
 def normalize(raw: object, index: int, preset: Preset) -> Row:
-    if isinstance(raw, _BadLine):
+    if isinstance(raw, BadLine):
         return Row(f"row-{index}", None, None, preset.kind, raw.error)
     if not isinstance(raw, dict):
         return Row(f"row-{index}", None, None, preset.kind, f"row is not an object: {type(raw).__name__}")
@@ -69,27 +68,8 @@ def normalize(raw: object, index: int, preset: Preset) -> Row:
     return Row(rid, problem, reference, preset.kind)
 
 
-def read_rows(path: str | Path, limit: int | None = None) -> list[dict | object]:
-    """Rows of a JSONL or Parquet file (the local backend; Ray Data streams in the jobs)."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"input not found: {p}")
-    if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
+def read_rows(path: str | Path, limit: int | None = None) -> list[object]:
+    """Every row of an input, parsed (bad lines kept as `BadLine`): for in-memory runs and tests."""
+    from rsd_ray.data.source import Source, parse
 
-        rows = pq.read_table(p).to_pylist()
-        return rows[:limit] if limit is not None else rows
-    out: list[dict | object] = []
-    with open(p) as f:
-        for n, line in enumerate(f):
-            if limit is not None and len(out) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                out.append(_BadLine(f"line {n + 1} is not JSON: {e.msg}"))
-    return out
-
-
+    return [parse(raw) for _, raw in Source(path, limit).iter_local()]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from rsd_ray.config import Config, ConfigError
 from rsd_ray.data.presets import PRESETS
-from rsd_ray.data.rows import Row, normalize, preset_for, read_rows
+from rsd_ray.data.rows import Row, preset_for
+from rsd_ray.data.source import InputError, Source
 from rsd_ray.models.roles import resolve_path
 
 
@@ -24,8 +27,8 @@ def benchmarks_dir() -> Path:
     raise JobError("benchmark sets not found: set RSD_RAY_BENCHMARKS to the folder holding math500/, gsm8k/, ...")
 
 
-def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> Path:
-    """The input file, setting the data preset a dataset name or the zoo implies."""
+def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> str:
+    """The input (a file, a folder or a glob), setting the data preset a dataset name or the zoo implies."""
     from rsd_ray.zoo import zoo_problems
 
     if input_path and dataset:
@@ -34,14 +37,11 @@ def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> P
         if dataset not in PRESETS or dataset == "zoo":
             raise JobError(f"unknown dataset {dataset!r} (known: {', '.join(p for p in PRESETS if p != 'zoo')})")
         cfg.data.preset = cfg.data.preset or dataset
-        return benchmarks_dir() / dataset / "test.jsonl"
+        return str(benchmarks_dir() / dataset / "test.jsonl")
     if not input_path:
         cfg.data.preset = cfg.data.preset or "zoo"
-        return zoo_problems()
-    p = Path(input_path)
-    if not p.is_file():
-        raise JobError(f"input not found: {p}")
-    return p
+        return str(zoo_problems())
+    return input_path
 
 
 def check_output(out: Path) -> None:
@@ -71,17 +71,48 @@ def _hub_id(path: str) -> bool:
 
 
 def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None, dataset: str | None,
-            limit: int | None) -> tuple[Path, list[Row]]:
-    """Every check that can fail on bad job input, in one place, before any model loads."""
+            limit: int | None, job: dict | None = None) -> Source:
+    """Every check that can fail on bad job input, in one place, before any model loads or cluster starts."""
     from rsd_ray.runner.modes import ROLES_OF
 
     unknown = [m for m in modes if m not in ROLES_OF]
     if unknown or not modes:
         raise JobError(f"unknown mode {unknown[0] if unknown else ''!r} (available: {', '.join(ROLES_OF)})")
-    path = resolve_input(cfg, input_path, dataset)
+    if limit is not None and limit < 0:
+        raise JobError("--limit must be >= 0")
+    try:
+        source = Source(resolve_input(cfg, input_path, dataset), limit)
+        preset_for(cfg.data)
+    except InputError as e:
+        raise JobError(str(e)) from None
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     check_output(output)
     check_models(cfg, {r for m in modes for r in ROLES_OF[m]})
-    return path, load_rows(cfg, path, limit)
+    claim_output(output, cfg, {"input": [str(f) for f in source.files], "limit": limit, **(job or {})})
+    return source
+
+
+def claim_output(output: Path, cfg: Config, job: dict) -> None:
+    """Record what the output holds; rerunning into it resumes only the same job.
+
+    `run.*` (backend, batch size, cluster) changes how, not what, so it may differ.
+    """
+    from dataclasses import asdict
+
+    from rsd_ray.runner.output import write_json
+
+    spec = {**job, "config": {k: v for k, v in asdict(cfg).items() if k != "run"}}
+    spec = json.loads(json.dumps(spec, default=str))
+    path = output / "job.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old != spec:
+            keys = sorted(k for k in set(old) | set(spec) if old.get(k) != spec.get(k))
+            raise JobError(f"output {output} holds another job (differs in {', '.join(keys)}): "
+                           "give a new --output, or the same inputs and config to resume")
+        return
+    write_json(spec, path)
 
 
 def sweep_cells(cfg: Config, modes: list[str], sweep: str | None) -> list[tuple[str, str, Config]]:
@@ -105,27 +136,6 @@ def sweep_cells(cfg: Config, modes: list[str], sweep: str | None) -> list[tuple[
     return cells
 
 
-def solve(cfg: Config, rows: list[Row], modes: list[str], log=print,
-          sweep: str | None = None) -> dict[str, tuple[list[dict], dict]]:
-    """Run each mode (and each swept setting) over the rows; records and metrics per cell."""
-    from rsd_ray.grading.grader import Grader
-    from rsd_ray.runner.modes import run_mode
-
-    cells = sweep_cells(cfg, modes, sweep)
-    backend = make_backend(cfg, modes)
-    grader = Grader(cfg.grading.timeout_s)
-    out = {}
-    try:
-        for label, mode, cell_cfg in cells:
-            out[label] = run_mode(rows, cell_cfg, mode, backend, grader)
-            m = out[label][1]
-            log(f"{label}: {m['rows']} rows, {m['errors']} errors, accuracy {m['accuracy']}, {m['wall_s']:.1f}s")
-    finally:
-        grader.close()
-        backend.close()
-    return out
-
-
 def make_backend(cfg: Config, modes: list[str]):
     if cfg.run.backend == "ray":
         from rsd_ray.runner.ray_backend import RayBackend
@@ -136,25 +146,21 @@ def make_backend(cfg: Config, modes: list[str]):
     return LocalBackend.load(cfg, modes)
 
 
-def load_rows(cfg: Config, path: Path, limit: int | None) -> list[Row]:
+@contextmanager
+def open_backend(cfg: Config, modes: list[str]):
+    backend = make_backend(cfg, modes)
     try:
-        preset = preset_for(cfg.data)
+        yield backend
+    finally:
+        backend.close()
+
+
+def load_rows(cfg: Config, path: str | Path, limit: int | None) -> list[Row]:
+    """Every row of an input in memory, normalized as a streamed job would: for benchmarks and tests."""
+    from rsd_ray.runner.stream import RowFilter
+
+    try:
+        rows = RowFilter(cfg.data, set(), limit)
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    rows = [normalize(raw, i, preset) for i, raw in enumerate(read_rows(path, limit))]
-    return dedupe_ids(rows)
-
-
-def dedupe_ids(rows: list[Row]) -> list[Row]:
-    """Ids key every per-request cache: a repeated id is a row error, and it gets a unique id of its own."""
-    from dataclasses import replace
-
-    seen: dict[str, int] = {}
-    out = []
-    for i, r in enumerate(rows):
-        if r.id in seen:
-            out.append(replace(r, id=f"{r.id}#dup{i}", error=f"duplicate id {r.id!r} (first at row {seen[r.id]})"))
-        else:
-            seen[r.id] = i
-            out.append(r)
-    return out
+    return list(rows.rows(Source(path, limit).iter_local()))

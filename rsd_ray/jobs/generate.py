@@ -1,20 +1,26 @@
-"""`rsd-ray generate`: one mode (RSD by default) over an input; DIR/results.parquet and summary.json."""
+"""`rsd-ray generate`: one mode (RSD by default) streamed over an input into DIR/results.parquet/ parts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rsd_ray.config import Config
-from rsd_ray.jobs.common import prepare, solve
-from rsd_ray.runner.output import table, write_json, write_parquet
+from rsd_ray.grading.grader import Grader
+from rsd_ray.jobs.common import open_backend, prepare
+from rsd_ray.runner.output import table, write_json
+from rsd_ray.runner.stream import stream_pass
 
 
 def run_generate(cfg: Config, output: Path, input_path: str | None = None, dataset: str | None = None,
                  mode: str = "rsd", limit: int | None = None, log=print) -> dict:
-    path, rows = prepare(cfg, [mode], output, input_path, dataset, limit)
-    records, metrics = solve(cfg, rows, [mode], log)[mode]
-    write_parquet(records, output / "results.parquet")
-    summary = {"input": str(path), "backend": cfg.run.backend, "mode": mode, **metrics}
+    source = prepare(cfg, [mode], output, input_path, dataset, limit, job={"command": "generate", "mode": mode})
+    grader = Grader(cfg.grading.timeout_s)
+    try:
+        with open_backend(cfg, [mode]) as backend:
+            metrics = stream_pass(source, cfg, mode, backend, output, grader, log)
+    finally:
+        grader.close()
+    summary = {"input": [str(f) for f in source.files], "backend": cfg.run.backend, "mode": mode, **metrics}
     write_json(summary, output / "summary.json")
     log(table({mode: metrics}))
     return summary

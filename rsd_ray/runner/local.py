@@ -6,6 +6,7 @@ run the zoo on a laptop.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rsd_ray.config import Config
@@ -35,8 +36,12 @@ class LocalBackend:
                    build_prm(cfg) if "prm" in need else None)
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:
+        return list(self.stream(states))
+
+    def stream(self, states: Iterable[RequestState]) -> Iterator[RequestState]:
+        """Each state as soon as it finishes; `states` is pulled only as slots free up."""
         engines = [e for e in (self.draft, self.target, self.prm) if e is not None]
-        return list(drive(states, self.batch_size,
+        return iter(drive(states, self.batch_size,
                           draft=self.draft.generate_steps if self.draft else None,
                           target=self.target.generate_steps if self.target else None,
                           prm=self.prm.score if self.prm else None,

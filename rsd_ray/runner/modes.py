@@ -42,13 +42,19 @@ def make_states(rows: list[Row], cfg: Config, mode: str) -> list[RequestState]:
     return states
 
 
+def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader) -> list[dict]:
+    """Rows in, one graded output record per row out, in input order; `solve` drives states to their end."""
+    solved = {s.request.id: s for s in solve(make_states(rows, cfg, mode))}
+    return [graded_record(row, solved[row.id], mode, grader) for row in rows]
+
+
+def graded_record(row: Row, state: RequestState, mode: str, grader: Grader) -> dict:
+    grade = None if state.error else grader.grade(state.response, row.reference, row.kind)  # type: ignore[arg-type]
+    return record(row, mode, None if row.error else state, grade)
+
+
 def run_mode(rows: list[Row], cfg: Config, mode: str, backend: Backend, grader: Grader) -> tuple[list[dict], dict]:
-    """Solve every row in one mode; records in input order, and the mode's metrics."""
+    """Solve every row in one mode, in memory; records in input order, and the mode's metrics."""
     t0 = time.perf_counter()
-    solved = {s.request.id: s for s in backend.solve(make_states(rows, cfg, mode))}
-    records = []
-    for row in rows:
-        s = solved[row.id]
-        grade = None if s.error else grader.grade(s.response, row.reference, row.kind)  # type: ignore[arg-type]
-        records.append(record(row, mode, None if row.error else s, grade))
+    records = solve_records(rows, cfg, mode, backend.solve, grader)
     return records, metrics(records, backend.sizes(mode), time.perf_counter() - t0)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rsd_ray.core.request import RequestState
@@ -44,10 +45,14 @@ def record(row: Row, mode: str, state: RequestState | None, grade: Grade | None)
     }
 
 
+def to_table(records: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(records, schema=SCHEMA)
+
+
 def write_parquet(records: list[dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.Table.from_pylist(records, schema=SCHEMA), tmp)
+    pq.write_table(to_table(records), tmp)
     os.replace(tmp, path)
 
 
@@ -58,14 +63,17 @@ def write_json(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def metrics(records: list[dict], sizes: ModelSizes, wall_s: float) -> dict:
-    total = Counters()
-    for r in records:
-        total += Counters(**{k: r[k] for k in Counters().as_dict()})
-    graded = [r for r in records if r["correct"] is not None]
-    return summarize(total, rows=len(records), errors=sum(r["error"] is not None for r in records),
-                     correct=sum(bool(r["correct"]) for r in graded) if graded else None, graded=len(graded),
-                     sizes=sizes, wall_s=wall_s)
+METRIC_COLUMNS = [*Counters().as_dict(), "error", "correct"]
+
+
+def metrics(records: list[dict] | pa.Table, sizes: ModelSizes, wall_s: float) -> dict:
+    """The run metrics of a set of output rows (records, or a table with METRIC_COLUMNS)."""
+    t = records if isinstance(records, pa.Table) else to_table(records)
+    total = Counters(**{k: int(pc.sum(t[k]).as_py() or 0) for k in Counters().as_dict()})
+    graded = t.num_rows - t["correct"].null_count
+    correct = int(pc.sum(pc.cast(t["correct"], pa.int64())).as_py() or 0)
+    return summarize(total, rows=t.num_rows, errors=t.num_rows - t["error"].null_count,
+                     correct=correct if graded else None, graded=graded, sizes=sizes, wall_s=wall_s)
 
 
 def table(summary_by_mode: dict[str, dict]) -> str:

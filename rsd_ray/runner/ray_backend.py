@@ -35,7 +35,9 @@ def init_ray(cfg: Config, cpus_needed: float) -> bool:
     else:
         # Logical CPUs: each rank actor asks for cpus_per_rank; on a small
         # machine they time-share its cores (each uses run.threads threads).
-        ray.init(num_cpus=max(os.cpu_count() or 1, int(cpus_needed + 0.999)), include_dashboard=False,
+        # Two more for Ray Data's read and map stages, which must never wait
+        # for CPUs the model actors hold.
+        ray.init(num_cpus=max(os.cpu_count() or 1, int(cpus_needed + 0.999)) + 2, include_dashboard=False,
                  runtime_env={"env_vars": env}, log_to_driver=False)
     return True
 

@@ -1,0 +1,147 @@
+"""One streamed pass: input rows -> requests -> solved, graded records -> committed parts.
+
+Nothing here holds the input whole. On `--backend local` the pass is a chain
+of Python generators feeding the continuous-batching scheduler. On
+`--backend ray` it is a Ray Data pipeline:
+
+    read (RowsDatasource) -> Normalize (one actor: ids, duplicate ids, resume skip)
+      -> SolveBatch (actor pool: sends requests to the coordinators, grades)
+      -> driver: iter_batches -> PartSink (atomic parts)
+
+Ray Data's backpressure bounds what is in flight; the driver only commits
+finished rows. Rows whose id is already in a committed part are skipped, so
+rerunning a killed job completes it with every row exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+
+import pyarrow as pa
+
+from rsd_ray.config import Config, DataConfig
+from rsd_ray.data.rows import Row, normalize, preset_for
+from rsd_ray.data.source import Source, parse
+from rsd_ray.grading.grader import Grader
+from rsd_ray.runner.modes import graded_record, make_states, solve_records
+from rsd_ray.runner.output import METRIC_COLUMNS, SCHEMA, metrics, to_table
+from rsd_ray.runner.progress import Progress
+from rsd_ray.runner.sink import PartSink
+
+ROW_SCHEMA = pa.schema([(f, pa.string()) for f in ("id", "problem", "reference", "kind", "error")])
+
+
+class RowFilter:
+    """Raw rows to Rows: ids for rows without one, duplicate ids marked, done rows skipped.
+
+    Stateful (it remembers the ids seen), so it sees the rows once and in input
+    order: a repeated id keeps the same meaning on every run.
+    """
+
+    def __init__(self, data: DataConfig, done: set[str], limit: int | None):
+        self.preset = preset_for(data)
+        self.done = done
+        self.limit = limit
+        self.seen: dict[str, int] = {}
+
+    def rows(self, pos_raw: Iterable[tuple[int, str]]) -> Iterator[Row]:
+        from dataclasses import replace
+
+        for pos, raw in pos_raw:
+            if self.limit is not None and pos >= self.limit:
+                continue
+            row = normalize(parse(raw), pos, self.preset)
+            if row.id in self.seen:
+                row = replace(row, id=f"{row.id}#dup{pos}",
+                              error=f"duplicate id {row.id!r} (first at row {self.seen[row.id]})")
+            else:
+                self.seen[row.id] = pos
+            if row.id not in self.done:
+                yield row
+
+    def __call__(self, batch: pa.Table) -> pa.Table:  # the Ray Data stage
+        rows = list(self.rows(zip(batch["pos"].to_pylist(), batch["raw"].to_pylist())))
+        return pa.Table.from_pylist([r.__dict__ for r in rows], schema=ROW_SCHEMA)
+
+
+class SolveBatch:
+    """Ray Data map stage: a thin client of the coordinators (models stay in their actors)."""
+
+    def __init__(self, coordinators: list, cfg: Config, mode: str):
+        import random
+
+        self.coordinators = coordinators
+        self.cfg = cfg
+        self.mode = mode
+        self.grader = Grader(cfg.grading.timeout_s)
+        self.turn = random.randrange(len(coordinators))
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        import ray
+
+        rows = [Row(**r) for r in batch.to_pylist()]
+        self.turn = (self.turn + 1) % len(self.coordinators)
+        coordinator = self.coordinators[self.turn]
+        return to_table(solve_records(rows, self.cfg, self.mode,
+                                      lambda states: ray.get(coordinator.solve.remote(states)), self.grader))
+
+
+def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
+                  grader: Grader) -> Iterator[pa.Table]:
+    rows = RowFilter(cfg.data, done, source.limit)
+    pending: dict[str, Row] = {}
+
+    def states():
+        for row in rows.rows(source.iter_local()):
+            pending[row.id] = row
+            yield from make_states([row], cfg, mode)
+
+    buf: list[dict] = []
+    for s in backend.stream(states()):
+        buf.append(graded_record(pending.pop(s.request.id), s, mode, grader))
+        if len(buf) >= cfg.run.part_rows:
+            yield to_table(buf)
+            buf = []
+    if buf:
+        yield to_table(buf)
+
+
+def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend) -> Iterator[pa.Table]:
+    from ray.data import ActorPoolStrategy, DataContext
+
+    ctx = DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # ids are checked for repeats in input order
+    ctx.enable_progress_bars = False  # the job prints its own
+    clients = cfg.run.clients * len(backend.coordinators)
+    ds = (source.ray_dataset()
+          .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit), batch_size=None,
+                       batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=0.05)
+          .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode),
+                       batch_size=cfg.run.batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=clients),
+                       num_cpus=0.05))
+    yield from ds.iter_batches(batch_size=cfg.run.part_rows, batch_format="pyarrow")
+
+
+def stream_pass(source: Source, cfg: Config, mode: str, backend, folder, grader: Grader, log=print,
+                label: str | None = None) -> dict:
+    """Run one mode over a source into folder/results.parquet; the metrics of every committed row."""
+    sink = PartSink(folder / "results.parquet", SCHEMA)
+    done = sink.done_ids()
+    if done:
+        log(f"{label or mode}: resuming: {len(done)} rows already done")
+    t0 = time.perf_counter()
+    progress = Progress(source.total, len(done), label or mode, log)
+    tables = (_ray_tables(source, done, cfg, mode, backend) if cfg.run.backend == "ray"
+              else _local_tables(source, done, cfg, mode, backend, grader))
+    new = 0
+    for t in tables:
+        sink.write(t)
+        new += t.num_rows
+        progress.update(t.num_rows, t.num_rows - t["error"].null_count)
+    progress.close()
+    wall = time.perf_counter() - t0
+    m = metrics(sink.read(METRIC_COLUMNS), backend.sizes(mode), wall)
+    m["rows_this_run"] = new
+    m["rows_per_s"] = new / wall if wall > 0 else None  # this run's rate, not diluted by resumed rows
+    return m
