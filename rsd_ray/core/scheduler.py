@@ -42,16 +42,19 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
                 continue
             if engine is None:
                 raise RuntimeError(f"a request needs the {role} model, which this mode did not load")
-            if role == "prm":
-                for r, res in zip(batch, engine([r.score_call() for r in batch])):
-                    r.on_score(res)
-            else:
-                results = engine([r.step_call() for r in batch])
-                for r, res in zip(batch, results):
-                    (r.on_draft if role == "draft" else r.on_target)(res)
+            # A state may ask for several calls in one turn (beam search): flatten
+            # them, call the engine in chunks of at most batch_size, hand back each
+            # state's own slice in order.
+            per = [r.score_calls() if role == "prm" else r.step_calls() for r in batch]
+            flat = [c for calls in per for c in calls]
+            results = [res for i in range(0, len(flat), batch_size) for res in engine(flat[i:i + batch_size])]
+            at = 0
+            for r, calls in zip(batch, per):
+                mine, at = results[at:at + len(calls)], at + len(calls)
+                {"draft": r.on_drafts, "target": r.on_targets, "prm": r.on_scores}[role](mine)
         finished = [r for r in active if r.done]
         if finished:
             active = [r for r in active if not r.done]
             if release is not None:
-                release([r.request.id for r in finished])
+                release([i for r in finished for i in r.release_ids()])
             yield from finished

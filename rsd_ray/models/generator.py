@@ -63,6 +63,8 @@ class StepGenerator(CachedModel):
         return self.encode(self.render(problem))
 
     def _check(self, call: StepCall) -> str | None:
+        if call.speculative:  # sd mode needs the assisted engine (models/assisted.py), not this one
+            return f"the {self.role} engine cannot serve a speculative (sd) call: it has no assistant model"
         if call.request_id in self.states:
             return None
         n = len(self.prompt_ids(call.problem))
@@ -96,8 +98,9 @@ class StepGenerator(CachedModel):
         stop: list[str | None] = [None] * B
         cut: list[int] = [0] * B  # where the delimiter starts in the step text
         logits = out.logits[:, -1]
+        temps = [self._temperature(c) for c in calls]
         while True:
-            nxt = self._pick(logits, gens)
+            nxt = self._pick(logits, gens, temps)
             for i in range(B):
                 if stop[i] is not None:
                     continue
@@ -151,24 +154,31 @@ class StepGenerator(CachedModel):
         return StepResult(call.request_id, text, finished=why == "eos", truncated=why == "budget",
                           new_tokens=len(gen), prefill_tokens=fed)
 
+    def _temperature(self, call: StepCall) -> float:
+        return self.sampling.temperature if call.temperature is None else call.temperature
+
     def _generator(self, call: StepCall) -> torch.Generator | None:
-        if self.sampling.temperature == 0:
+        if self._temperature(call) == 0:
             return None
         # The same seed on every tensor-parallel rank and on any replica.
         key = f"{call.seed}:{call.request_id}:{call.step_index}:{self.role}".encode()
         return torch.Generator().manual_seed(zlib.crc32(key))
 
-    def _pick(self, logits: torch.Tensor, gens: list[torch.Generator | None]) -> torch.Tensor:
-        if self.sampling.temperature == 0:
-            return logits.argmax(-1)
-        # sampled on the CPU: per-request generators, identical on every rank and device
-        probs = torch.softmax(logits.float().cpu() / self.sampling.temperature, -1)
+    def _pick(self, logits: torch.Tensor, gens: list[torch.Generator | None], temps: list[float]) -> torch.Tensor:
+        greedy = logits.argmax(-1)
+        if not any(temps):
+            return greedy
+        # sampled on the CPU: per-request generators, identical on every rank and device;
+        # a call may carry its own temperature (the sampling baselines), 0 meaning greedy
+        t = torch.tensor([x if x > 0 else 1.0 for x in temps])[:, None]
+        probs = torch.softmax(logits.float().cpu() / t, -1)
         if self.sampling.top_p < 1:
             sp, idx = probs.sort(-1, descending=True)
             drop = sp.cumsum(-1) - sp > self.sampling.top_p
             sp[drop] = 0
             probs = torch.zeros_like(probs).scatter(-1, idx, sp)
-        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] for i, g in enumerate(gens)])
+        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] if temps[i] > 0 else greedy[i].cpu()
+                             for i, g in enumerate(gens)])
         return picks.to(logits.device)
 
     def generate_solution(self, call: StepCall, max_steps: int) -> list[StepResult]:
