@@ -98,9 +98,8 @@ class StepGenerator(CachedModel):
         stop: list[str | None] = [None] * B
         cut: list[int] = [0] * B  # where the delimiter starts in the step text
         logits = out.logits[:, -1]
-        temps = [self._temperature(c) for c in calls]
         while True:
-            nxt = self._pick(logits, gens, temps)
+            nxt = self._pick(logits, gens)
             for i in range(B):
                 if stop[i] is not None:
                     continue
@@ -157,27 +156,29 @@ class StepGenerator(CachedModel):
     def _temperature(self, call: StepCall) -> float:
         return self.sampling.temperature if call.temperature is None else call.temperature
 
-    def _generator(self, call: StepCall) -> torch.Generator | None:
-        if self._temperature(call) == 0:
+    def _generator(self, call: StepCall) -> tuple[torch.Generator, float] | None:
+        """A sampled call's own random stream and temperature; None for a greedy one."""
+        temperature = self._temperature(call)
+        if temperature == 0:
             return None
         # The same seed on every tensor-parallel rank and on any replica.
         key = f"{call.seed}:{call.request_id}:{call.step_index}:{self.role}".encode()
-        return torch.Generator().manual_seed(zlib.crc32(key))
+        return torch.Generator().manual_seed(zlib.crc32(key)), temperature
 
-    def _pick(self, logits: torch.Tensor, gens: list[torch.Generator | None], temps: list[float]) -> torch.Tensor:
+    def _pick(self, logits: torch.Tensor, gens: list[tuple[torch.Generator, float] | None]) -> torch.Tensor:
         greedy = logits.argmax(-1)
-        if not any(temps):
+        if all(g is None for g in gens):
             return greedy
         # sampled on the CPU: per-request generators, identical on every rank and device;
-        # a call may carry its own temperature (the sampling baselines), 0 meaning greedy
-        t = torch.tensor([x if x > 0 else 1.0 for x in temps])[:, None]
+        # each call may carry its own temperature (the sampling baselines), greedy rows take the argmax
+        t = torch.tensor([g[1] if g else 1.0 for g in gens])[:, None]
         probs = torch.softmax(logits.float().cpu() / t, -1)
         if self.sampling.top_p < 1:
             sp, idx = probs.sort(-1, descending=True)
             drop = sp.cumsum(-1) - sp > self.sampling.top_p
             sp[drop] = 0
             probs = torch.zeros_like(probs).scatter(-1, idx, sp)
-        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] if temps[i] > 0 else greedy[i].cpu()
+        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g[0])[0] if g else greedy[i].cpu()
                              for i, g in enumerate(gens)])
         return picks.to(logits.device)
 
