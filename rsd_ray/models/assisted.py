@@ -32,6 +32,11 @@ class AssistedEngine:
         self._counting = False
         target.model.register_forward_pre_hook(self._hook("target"), with_kwargs=True)
         self.draft.register_forward_pre_hook(self._hook("draft"), with_kwargs=True)
+        # transformers' "heuristic" schedule carries the number of proposals per
+        # block over from one generate call to the next (on the draft's config):
+        # reset before each call, so a request's cost does not depend on which
+        # requests ran before it (the same on any replica, in any order).
+        self._proposals = self.draft.generation_config.num_assistant_tokens
         gc = copy.deepcopy(target.model.generation_config)
         gc.eos_token_id = sorted(target.eos_ids)
         gc.pad_token_id = target.pad_id
@@ -51,6 +56,10 @@ class AssistedEngine:
     @property
     def model(self) -> torch.nn.Module:
         return self.target.model
+
+    @model.setter
+    def model(self, model: torch.nn.Module) -> None:  # a rank actor may swap in its (tp=1) model
+        self.target.model = model
 
     def num_parameters(self) -> int:
         return self.target.num_parameters()
@@ -86,6 +95,7 @@ class AssistedEngine:
         gc.do_sample, gc.max_new_tokens = temperature > 0, budget
         if temperature > 0:
             gc.temperature, gc.top_p = temperature, t.sampling.top_p
+        self.draft.generation_config.num_assistant_tokens = self._proposals
         self._fed = {"target": [0, 0], "draft": [0, 0]}
         self._counting = True
         try:

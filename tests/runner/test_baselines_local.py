@@ -98,3 +98,16 @@ def test_greedy_sd_equals_the_target_mode(cfg, backend, rows, grader):
     assert [r["response"] for r in sd] == [r["response"] for r in target]
     assert [[s["text"] for s in r["steps"]] for r in sd] == [[s["text"] for s in r["steps"]] for r in target]
     assert msd["tokens_target"] > 0 and 0 <= msd["tokens_draft_discarded"] <= msd["tokens_draft"]
+
+
+def test_sd_token_counts_do_not_depend_on_the_order_of_requests(cfg, backend, rows):
+    # with transformers' "heuristic" schedule the proposal length carries over between generate calls
+    gc = backend.draft.model.generation_config
+    old = gc.num_assistant_tokens_schedule
+    gc.num_assistant_tokens_schedule = "heuristic"
+    try:
+        fwd = {s.request.id: s.counters for s in backend.solve(make_states(rows[:6], cfg, "sd"))}
+        rev = {s.request.id: s.counters for s in backend.solve(make_states(rows[:6][::-1], cfg, "sd"))}
+    finally:
+        gc.num_assistant_tokens_schedule = old
+    assert fwd == rev
