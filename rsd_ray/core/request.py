@@ -6,6 +6,12 @@
 Modes: "rsd" runs the loop above; "draft" and "target" take every step from
 that model alone (the baselines). The scheduler asks `need`, batches requests
 that need the same role, and feeds results back; the state never calls a model.
+
+The protocol a scheduler uses is the batched one (`step_calls`, `score_calls`,
+`on_drafts`, `on_targets`, `on_scores`, `release_ids`): a state here makes one
+call per turn; the search baselines (core/beam.py) make several. The other
+baselines are states of their own on the same protocol: core/samples.py
+(majority, best_of_n: N samples, then a pure reducer) and core/sd.py.
 """
 
 from __future__ import annotations

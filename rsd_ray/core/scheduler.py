@@ -4,7 +4,9 @@ Requests join as others finish (up to `batch_size` in flight) and leave the
 moment they finish; in each round every role gets one batched call with all
 the requests that need it. The Ray coordinator follows the same protocol with
 its calls in flight at once; this one runs in one process (`--backend local`)
-and is what equivalence tests compare against.
+and is what equivalence tests compare against. A state may make several calls
+in a turn (beam search): they go out flattened with every other state's, in
+engine calls of at most `batch_size`, and each state gets its own results back.
 """
 
 from __future__ import annotations
