@@ -182,3 +182,38 @@ def test_baseline_config_validates():
         load_config(overrides=["baselines.temperature=0"])
     with pytest.raises(ConfigError, match="beam_expansions"):
         load_config(overrides=["baselines.beam_expansions=0"])
+
+
+# -- the unchanged Ray coordinator's single-call protocol ---------------------------------
+def single_call_loop(states, draft, prm, target):
+    """What actors/coordinator.py does today: step_call / score_call and on_draft / on_score / on_target."""
+    live = list(states)
+    while live:
+        for s in live:
+            role = s.need
+            if role == "prm":
+                s.on_score(prm([s.score_call()])[0])
+            else:
+                (s.on_draft if role == "draft" else s.on_target)((draft if role == "draft" else target)([s.step_call()])[0])
+        live = [s for s in live if not s.done]
+
+
+def test_samples_and_sd_work_under_the_single_call_protocol():
+    def draft(calls):
+        return [StepResult(c.request_id, "x" if c.step_index == 0 else "\\boxed{1}", c.step_index == 1, False, 2, 1)
+                for c in calls]
+
+    def prm(calls):
+        return [ScoreResult(c.request_id, (0.5,) * len(c.steps), 3) for c in calls]
+
+    def target(calls):
+        assert all(c.speculative for c in calls)
+        return [StepResult(c.request_id, "y\n\n\\boxed{2}", True, False, 6, 4, draft_tokens=9) for c in calls]
+
+    kids = spawn_samples(parent(), 3, scored=True, temperature=0.7)
+    sd = SDState(RequestInput("r", "q"), "target", Weighting(), StopRule())
+    single_call_loop(kids + [sd], draft, prm, target)
+    (out,) = reduce_samples(kids, pick_best("prod"))
+    assert out.response == "x\n\n\\boxed{1}" and [x.reward for x in out.steps] == [0.5, 0.5]
+    assert out.counters.tokens_prm == 3 * 2 * 3
+    assert sd.response == "y\n\n\\boxed{2}" and sd.counters.tokens_draft == 9
