@@ -70,6 +70,26 @@ class RSDConfig:
 
 
 @dataclass
+class BaselineConfig:
+    """The search and sampling baselines (modes majority, best_of_n, beam); sd uses generation.*."""
+
+    n: int = 8  # majority, best_of_n: sampled draft solutions per problem
+    aggregate: Literal["last", "min", "prod"] = "min"  # best_of_n, beam: step rewards -> one score
+    beam_width: int = 4  # beams kept after each step
+    beam_expansions: int = 4  # sampled draft steps proposed per live beam and step
+    temperature: float = 0.7  # draft sampling temperature of those three modes (generation.top_p applies)
+
+    def validate(self) -> None:
+        if self.n < 1:
+            raise ConfigError(f"baselines.n must be >= 1, got {self.n}")
+        if self.beam_width < 1 or self.beam_expansions < 1:
+            raise ConfigError(f"baselines.beam_width and baselines.beam_expansions must be >= 1, "
+                              f"got {self.beam_width} and {self.beam_expansions}")
+        if not self.temperature > 0:
+            raise ConfigError(f"baselines.temperature must be > 0 (the samples must differ), got {self.temperature}")
+
+
+@dataclass
 class GenerationConfig:
     delimiter: str = "\n\n"
     temperature: float = 0.0
@@ -123,6 +143,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
     grading: GradingConfig = field(default_factory=GradingConfig)
+    baselines: BaselineConfig = field(default_factory=BaselineConfig)
 
     def validate(self) -> "Config":
         for role in ("draft", "target", "prm"):
@@ -143,6 +164,7 @@ class Config:
             raise ConfigError("prompt.template must contain {problem}")
         if not self.generation.delimiter:
             raise ConfigError("generation.delimiter must not be empty")
+        self.baselines.validate()
         try:
             self.generation.stop_rule()
             self.rsd.build()

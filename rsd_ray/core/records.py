@@ -34,6 +34,9 @@ class StepCall:
     max_tokens: int
     seed: int
     step_index: int
+    # Optional, added for the baselines (defaults keep every older call as it was):
+    temperature: float | None = None  # sampling temperature for this call; None: the engine's own
+    speculative: bool = False  # sd mode: the whole solution by token-level speculative decoding
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class StepResult:
     new_tokens: int  # tokens generated for this step
     prefill_tokens: int  # context tokens processed (not already cached) for this call
     error: str | None = None  # this request cannot go on (e.g. its prompt does not fit)
+    # sd mode only (a speculative call): what the assistant (draft) model did for it
+    draft_tokens: int = 0  # tokens the draft processed (prefill + proposals)
+    draft_discarded: int = 0  # draft proposals the target did not accept
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@
 Modes: "rsd" runs the loop above; "draft" and "target" take every step from
 that model alone (the baselines). The scheduler asks `need`, batches requests
 that need the same role, and feeds results back; the state never calls a model.
+
+The protocol a scheduler uses is the batched one (`step_calls`, `score_calls`,
+`on_drafts`, `on_targets`, `on_scores`, `release_ids`): a state here makes one
+call per turn; the search baselines (core/beam.py) make several. The other
+baselines are states of their own on the same protocol: core/samples.py
+(majority, best_of_n: N samples, then a pure reducer) and core/sd.py.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class RequestState:
     finish_reason: str | None = None
     error: str | None = None
     delimiter: str = DEFAULT_DELIMITER
+    temperature: float | None = None  # sampling temperature for its calls; None: each engine's own
     _pending: StepResult | None = None  # the draft step waiting for its reward
     _draft_turn: bool = True  # rsd: False after a rejection, until the target's step lands
     _rng: random.Random = field(init=False)
@@ -70,7 +77,7 @@ class RequestState:
         return StepCall(
             request_id=self.request.id, problem=self.request.problem,
             steps=tuple(s.text for s in self.steps), max_tokens=self.stop.step_budget(self.tokens_used),
-            seed=self.request.seed, step_index=len(self.steps),
+            seed=self.request.seed, step_index=len(self.steps), temperature=self.temperature,
         )
 
     def score_call(self) -> ScoreCall:
@@ -112,6 +119,31 @@ class RequestState:
 
     def fail(self, message: str) -> None:
         self.error = message
+
+    # -- the batched protocol: several calls per turn ------------------------------
+    # A scheduler calls these; a state that needs several model calls in one turn
+    # (beam search) overrides them. Here: exactly one call, the single-call methods.
+    def step_calls(self) -> list[StepCall]:
+        return [self.step_call()]
+
+    def score_calls(self) -> list[ScoreCall]:
+        return [self.score_call()]
+
+    def on_drafts(self, results: list[StepResult]) -> None:
+        (result,) = results
+        self.on_draft(result)
+
+    def on_targets(self, results: list[StepResult]) -> None:
+        (result,) = results
+        self.on_target(result)
+
+    def on_scores(self, results: list[ScoreResult]) -> None:
+        (result,) = results
+        self.on_score(result)
+
+    def release_ids(self) -> list[str]:
+        """The request ids its calls used: what the engines may forget once it is done."""
+        return [self.request.id]
 
     def _take(self, result: StepResult, source: str, reward: float | None) -> None:
         self.steps.append(Step(result.text, source, reward, result.new_tokens))  # type: ignore[arg-type]

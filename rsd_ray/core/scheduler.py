@@ -4,7 +4,9 @@ Requests join as others finish (up to `batch_size` in flight) and leave the
 moment they finish; in each round every role gets one batched call with all
 the requests that need it. The Ray coordinator follows the same protocol with
 its calls in flight at once; this one runs in one process (`--backend local`)
-and is what equivalence tests compare against.
+and is what equivalence tests compare against. A state may make several calls
+in a turn (beam search): they go out flattened with every other state's, in
+engine calls of at most `batch_size`, and each state gets its own results back.
 """
 
 from __future__ import annotations
@@ -42,16 +44,19 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
                 continue
             if engine is None:
                 raise RuntimeError(f"a request needs the {role} model, which this mode did not load")
-            if role == "prm":
-                for r, res in zip(batch, engine([r.score_call() for r in batch])):
-                    r.on_score(res)
-            else:
-                results = engine([r.step_call() for r in batch])
-                for r, res in zip(batch, results):
-                    (r.on_draft if role == "draft" else r.on_target)(res)
+            # A state may ask for several calls in one turn (beam search): flatten
+            # them, call the engine in chunks of at most batch_size, hand back each
+            # state's own slice in order.
+            per = [r.score_calls() if role == "prm" else r.step_calls() for r in batch]
+            flat = [c for calls in per for c in calls]
+            results = [res for i in range(0, len(flat), batch_size) for res in engine(flat[i:i + batch_size])]
+            at = 0
+            for r, calls in zip(batch, per):
+                mine, at = results[at:at + len(calls)], at + len(calls)
+                {"draft": r.on_drafts, "target": r.on_targets, "prm": r.on_scores}[role](mine)
         finished = [r for r in active if r.done]
         if finished:
             active = [r for r in active if not r.done]
             if release is not None:
-                release([r.request.id for r in finished])
+                release([i for r in finished for i in r.release_ids()])
             yield from finished

@@ -63,6 +63,8 @@ class StepGenerator(CachedModel):
         return self.encode(self.render(problem))
 
     def _check(self, call: StepCall) -> str | None:
+        if call.speculative:  # sd mode needs the assisted engine (models/assisted.py), not this one
+            return f"the {self.role} engine cannot serve a speculative (sd) call: it has no assistant model"
         if call.request_id in self.states:
             return None
         n = len(self.prompt_ids(call.problem))
@@ -151,24 +153,33 @@ class StepGenerator(CachedModel):
         return StepResult(call.request_id, text, finished=why == "eos", truncated=why == "budget",
                           new_tokens=len(gen), prefill_tokens=fed)
 
-    def _generator(self, call: StepCall) -> torch.Generator | None:
-        if self.sampling.temperature == 0:
+    def _temperature(self, call: StepCall) -> float:
+        return self.sampling.temperature if call.temperature is None else call.temperature
+
+    def _generator(self, call: StepCall) -> tuple[torch.Generator, float] | None:
+        """A sampled call's own random stream and temperature; None for a greedy one."""
+        temperature = self._temperature(call)
+        if temperature == 0:
             return None
         # The same seed on every tensor-parallel rank and on any replica.
         key = f"{call.seed}:{call.request_id}:{call.step_index}:{self.role}".encode()
-        return torch.Generator().manual_seed(zlib.crc32(key))
+        return torch.Generator().manual_seed(zlib.crc32(key)), temperature
 
-    def _pick(self, logits: torch.Tensor, gens: list[torch.Generator | None]) -> torch.Tensor:
-        if self.sampling.temperature == 0:
-            return logits.argmax(-1)
-        # sampled on the CPU: per-request generators, identical on every rank and device
-        probs = torch.softmax(logits.float().cpu() / self.sampling.temperature, -1)
+    def _pick(self, logits: torch.Tensor, gens: list[tuple[torch.Generator, float] | None]) -> torch.Tensor:
+        greedy = logits.argmax(-1)
+        if all(g is None for g in gens):
+            return greedy
+        # sampled on the CPU: per-request generators, identical on every rank and device;
+        # each call may carry its own temperature (the sampling baselines), greedy rows take the argmax
+        t = torch.tensor([g[1] if g else 1.0 for g in gens])[:, None]
+        probs = torch.softmax(logits.float().cpu() / t, -1)
         if self.sampling.top_p < 1:
             sp, idx = probs.sort(-1, descending=True)
             drop = sp.cumsum(-1) - sp > self.sampling.top_p
             sp[drop] = 0
             probs = torch.zeros_like(probs).scatter(-1, idx, sp)
-        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] for i, g in enumerate(gens)])
+        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g[0])[0] if g else greedy[i].cpu()
+                             for i, g in enumerate(gens)])
         return picks.to(logits.device)
 
     def generate_solution(self, call: StepCall, max_steps: int) -> list[StepResult]:

@@ -44,3 +44,14 @@ def build_prm(cfg: Config) -> PRM:
     backbone = load_backbone(path, opts)
     head = load_value_head(local_dir(path), backbone.config.hidden_size, opts.torch_dtype, p.use_safetensors)
     return ValueHeadPRM(backbone, head.to(opts.device), tok, p.step_token)
+
+
+def build_assisted(cfg: Config):
+    """The sd engine: the target and the draft in one process (assisted generation needs both).
+
+    It also serves ordinary target calls, so a target actor hosting it serves
+    every mode; the draft weights are a second copy next to the target's.
+    """
+    from rsd_ray.models.assisted import AssistedEngine
+
+    return AssistedEngine(build_generator(cfg, "target"), build_generator(cfg, "draft").model)

@@ -6,13 +6,13 @@ run the zoo on a laptop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rsd_ray.config import Config
 from rsd_ray.core.request import RequestState
 from rsd_ray.core.scheduler import drive
 from rsd_ray.core.stats import ModelSizes
+from rsd_ray.models.assisted import AssistedEngine
 from rsd_ray.models.generator import StepGenerator
 from rsd_ray.models.prm import PRM
 from rsd_ray.runner.modes import ROLES_OF
@@ -24,26 +24,27 @@ class LocalBackend:
     draft: StepGenerator | None = None
     target: StepGenerator | None = None
     prm: PRM | None = None
+    assisted: AssistedEngine | None = None  # sd: serves the target role (speculative calls and plain ones)
 
     @classmethod
     def load(cls, cfg: Config, modes: list[str]) -> "LocalBackend":
         from rsd_ray.models.roles import build_generator, build_prm
 
         need = {r for m in modes for r in ROLES_OF[m]}
-        return cls(cfg.run.batch_size,
-                   build_generator(cfg, "draft") if "draft" in need else None,
-                   build_generator(cfg, "target") if "target" in need else None,
-                   build_prm(cfg) if "prm" in need else None)
+        b = cls(cfg.run.batch_size,
+                build_generator(cfg, "draft") if "draft" in need else None,
+                build_generator(cfg, "target") if "target" in need else None,
+                build_prm(cfg) if "prm" in need else None)
+        if "sd" in modes:  # one process: the sd engine shares the loaded draft and target weights
+            b.assisted = AssistedEngine(b.target, b.draft.model)  # type: ignore[arg-type, union-attr]
+        return b
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:
-        return list(self.stream(states))
-
-    def stream(self, states: Iterable[RequestState]) -> Iterator[RequestState]:
-        """Each state as soon as it finishes; `states` is pulled only as slots free up."""
         engines = [e for e in (self.draft, self.target, self.prm) if e is not None]
-        return iter(drive(states, self.batch_size,
+        target = self.assisted or self.target
+        return list(drive(states, self.batch_size,
                           draft=self.draft.generate_steps if self.draft else None,
-                          target=self.target.generate_steps if self.target else None,
+                          target=target.generate_steps if target else None,
                           prm=self.prm.score if self.prm else None,
                           release=lambda ids: [e.release(ids) for e in engines]))
 

@@ -11,15 +11,21 @@ import time
 from typing import Protocol
 
 from rsd_ray.config import Config
+from rsd_ray.core.beam import BeamState
 from rsd_ray.core.records import RequestInput
 from rsd_ray.core.request import RequestState
+from rsd_ray.core.samples import pick_best, pick_majority, reduce_samples, spawn_samples
+from rsd_ray.core.sd import SDState
 from rsd_ray.core.stats import ModelSizes
 from rsd_ray.data.rows import Row
 from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.output import metrics, record
 
-ROLES_OF: dict[str, tuple[str, ...]] = {"rsd": ("draft", "target", "prm"), "draft": ("draft",),
-                                        "target": ("target",)}
+ROLES_OF: dict[str, tuple[str, ...]] = {
+    "rsd": ("draft", "target", "prm"), "draft": ("draft",), "target": ("target",),
+    "sd": ("draft", "target"),  # one engine holding both (models/assisted.py), served as the target role
+    "majority": ("draft",), "best_of_n": ("draft", "prm"), "beam": ("draft", "prm"),
+}
 
 
 class Backend(Protocol):
@@ -32,25 +38,51 @@ class Backend(Protocol):
 
 
 def make_states(rows: list[Row], cfg: Config, mode: str) -> list[RequestState]:
-    states = []
+    """The states a backend drives: one per row, or n samples per row (majority, best_of_n)."""
+    if mode not in ROLES_OF:
+        raise ValueError(f"unknown mode {mode!r} (available: {', '.join(ROLES_OF)})")
+    b = cfg.baselines
+    states: list[RequestState] = []
     for row in rows:
-        s = RequestState(RequestInput(row.id, row.problem or "", cfg.generation.seed), mode,  # type: ignore[arg-type]
-                         cfg.rsd.build(), cfg.generation.stop_rule(), delimiter=cfg.generation.delimiter)
+        req = RequestInput(row.id, row.problem or "", cfg.generation.seed)
+        common = dict(weighting=cfg.rsd.build(), stop=cfg.generation.stop_rule(), delimiter=cfg.generation.delimiter)
+        if mode == "beam":
+            s: RequestState = BeamState(req, "draft", temperature=b.temperature, width=b.beam_width, expansions=b.beam_expansions,
+                                        how=b.aggregate, **common)
+        elif mode == "sd":
+            s = SDState(req, "target", **common)
+        else:
+            s = RequestState(req, "draft" if mode in SAMPLED else mode, **common)  # type: ignore[arg-type]
         if row.error:
             s.fail(row.error)
-        states.append(s)
+        if mode in SAMPLED:
+            states.extend(spawn_samples(s, b.n, scored=mode == "best_of_n", temperature=b.temperature))
+        else:
+            states.append(s)
+    return states
+
+
+SAMPLED = ("majority", "best_of_n")
+
+
+def reduce(states: list[RequestState], cfg: Config, mode: str) -> list[RequestState]:
+    """One state per row: a sampled mode's samples merged by its pick; other modes unchanged."""
+    if mode == "majority":
+        return reduce_samples(states, pick_majority)
+    if mode == "best_of_n":
+        return reduce_samples(states, pick_best(cfg.baselines.aggregate))
     return states
 
 
 def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader) -> list[dict]:
     """Rows in, one graded output record per row out, in input order; `solve` drives states to their end."""
-    solved = {s.request.id: s for s in solve(make_states(rows, cfg, mode))}
-    return [graded_record(row, solved[row.id], mode, grader) for row in rows]
-
-
-def graded_record(row: Row, state: RequestState, mode: str, grader: Grader) -> dict:
-    grade = None if state.error else grader.grade(state.response, row.reference, row.kind)  # type: ignore[arg-type]
-    return record(row, mode, None if row.error else state, grade)
+    solved = {s.request.id: s for s in reduce(solve(make_states(rows, cfg, mode)), cfg, mode)}
+    records = []
+    for row in rows:
+        s = solved[row.id]
+        grade = None if s.error else grader.grade(s.response, row.reference, row.kind)  # type: ignore[arg-type]
+        records.append(record(row, mode, None if row.error else s, grade))
+    return records
 
 
 def run_mode(rows: list[Row], cfg: Config, mode: str, backend: Backend, grader: Grader) -> tuple[list[dict], dict]:

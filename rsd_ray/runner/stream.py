@@ -1,8 +1,9 @@
 """One streamed pass: input rows -> requests -> solved, graded records -> committed parts.
 
-Nothing here holds the input whole. On `--backend local` the pass is a chain
-of Python generators feeding the continuous-batching scheduler. On
-`--backend ray` it is a Ray Data pipeline:
+Nothing here holds the input whole. On `--backend local` rows are read
+lazily and solved in chunks of `run.part_rows` (continuous batching inside
+each chunk), one committed part per chunk. On `--backend ray` it is a Ray
+Data pipeline:
 
     read (RowsDatasource) -> Normalize (one actor: ids, duplicate ids, resume skip)
       -> SolveBatch (actor pool: sends requests to the coordinators, grades)
@@ -24,7 +25,7 @@ from rsd_ray.config import Config, DataConfig
 from rsd_ray.data.rows import Row, normalize, preset_for
 from rsd_ray.data.source import Source, parse
 from rsd_ray.grading.grader import Grader
-from rsd_ray.runner.modes import graded_record, make_states, solve_records
+from rsd_ray.runner.modes import solve_records
 from rsd_ray.runner.output import METRIC_COLUMNS, SCHEMA, metrics, to_table
 from rsd_ray.runner.progress import Progress
 from rsd_ray.runner.sink import PartSink
@@ -89,22 +90,15 @@ class SolveBatch:
 
 def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
                   grader: Grader) -> Iterator[pa.Table]:
-    rows = RowFilter(cfg.data, done, source.limit)
-    pending: dict[str, Row] = {}
-
-    def states():
-        for row in rows.rows(source.iter_local()):
-            pending[row.id] = row
-            yield from make_states([row], cfg, mode)
-
-    buf: list[dict] = []
-    for s in backend.stream(states()):
-        buf.append(graded_record(pending.pop(s.request.id), s, mode, grader))
-        if len(buf) >= cfg.run.part_rows:
-            yield to_table(buf)
-            buf = []
-    if buf:
-        yield to_table(buf)
+    """Chunks of part_rows rows, each solved with continuous batching inside; one part per chunk."""
+    chunk: list[Row] = []
+    for row in RowFilter(cfg.data, done, source.limit).rows(source.iter_local()):
+        chunk.append(row)
+        if len(chunk) >= cfg.run.part_rows:
+            yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader))
+            chunk = []
+    if chunk:
+        yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader))
 
 
 def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend) -> Iterator[pa.Table]:
