@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--mode", default="rsd")
     e = sub.add_parser("eval", help="evaluate several modes on one input")
     _common(e)
-    e.add_argument("--modes", default="rsd,target,draft", help="comma-separated: rsd, target, draft")
+    e.add_argument("--modes", default="rsd,target,draft",
+                   help="comma-separated: rsd, target, draft, sd, best_of_n, beam, majority")
     e.add_argument("--sweep", help="run rsd once per value of an acceptance-rule key, e.g. rsd.delta=0.5,0.7,0.9")
     pl = sub.add_parser("plan", help="where every actor goes and the memory per device, loading no model")
     pl.add_argument("--config")

@@ -102,7 +102,7 @@ class Coordinator:
         group = self._group_of.pop(id(s))
         group.finished.append(s)
         for key in self._release_keys():
-            self._release.setdefault(key, []).append(s.request.id)
+            self._release.setdefault(key, []).extend(s.release_ids())
         self._check(group)
         self._admit()
 
@@ -115,12 +115,17 @@ class Coordinator:
         q = self._queues[role]
         try:
             while True:
+                # A state may make several calls a turn (beam search): fill by calls.
                 batch = [await q.get()]
-                while len(batch) < self.batch_size and not q.empty():
+                calls = [self._calls(role, batch[0])]
+                while sum(map(len, calls)) < self.batch_size and not q.empty():
                     batch.append(q.get_nowait())
-                results = await self._call(role, idx, batch)
-                for s, res in zip(batch, results):
-                    {"draft": s.on_draft, "target": s.on_target, "prm": s.on_score}[role](res)
+                    calls.append(self._calls(role, batch[-1]))
+                results = await self._call(role, idx, [c for cs in calls for c in cs])
+                at = 0
+                for s, cs in zip(batch, calls):
+                    mine, at = results[at:at + len(cs)], at + len(cs)
+                    {"draft": s.on_drafts, "target": s.on_targets, "prm": s.on_scores}[role](mine)
                     self._route(s)
                 self._flush(role, idx)
         except asyncio.CancelledError:
@@ -141,8 +146,11 @@ class Coordinator:
             for r in self.replicas[role][idx].ranks:
                 r.release.remote(ids)  # fire and forget: ordered before this caller's next call
 
-    async def _call(self, role: str, idx: int, batch: list[RequestState]):
-        calls = [s.score_call() if role == "prm" else s.step_call() for s in batch]
+    @staticmethod
+    def _calls(role: str, s: RequestState) -> list:
+        return s.score_calls() if role == "prm" else s.step_calls()
+
+    async def _call(self, role: str, idx: int, calls: list):
         last: BaseException | None = None
         for _ in range(self.max_restarts + 1):
             rep = self.replicas[role][idx]

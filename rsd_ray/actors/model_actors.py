@@ -47,9 +47,11 @@ class _Rank:
 
 class GeneratorRank(_Rank):
     def __init__(self, cfg: Config, role: str, env: RankEnv | None = None):
-        from rsd_ray.models.roles import build_generator
+        from rsd_ray.models.roles import build_assisted, build_generator
 
-        self.engine = build_generator(self._setup(cfg, role, env), role)
+        cfg = self._setup(cfg, role, env)
+        # sd (assisted generation) needs the draft beside the target; that engine serves every target call
+        self.engine = build_assisted(cfg) if role == "target" and cfg.run.sd_target else build_generator(cfg, role)
         self.params = self.engine.num_parameters()  # before sharding: the whole model's size
         self.engine.model = self._shard(self.engine.model)
 

@@ -62,6 +62,10 @@ class RayBackend:
         from rsd_ray.actors.replicas import Supervisor
 
         roles = sorted({r for m in modes for r in ROLES_OF[m]})
+        if "sd" in modes:
+            from rsd_ray.config import load_config_from
+
+            cfg = load_config_from(cfg, ["run.sd_target=true"])
         cpus = sum(getattr(cfg, r).cpus_per_rank * getattr(cfg, r).tp * getattr(cfg, r).replicas for r in roles)
         owns = init_ray(cfg, cpus)
         sup = Supervisor.remote(cfg, roles)
