@@ -39,6 +39,22 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--modes", default="rsd,target,draft",
                    help="comma-separated: rsd, target, draft, sd, best_of_n, beam, majority")
     e.add_argument("--sweep", help="run rsd once per value of an acceptance-rule key, e.g. rsd.delta=0.5,0.7,0.9")
+    sy = sub.add_parser("synth", help="synthetic data: K samples per problem, kept by a rule, as SFT and preference rows")
+    _common(sy)
+    sy.add_argument("--mode", default="rsd")
+    sy.add_argument("--samples", type=int, default=4, help="solutions sampled per problem")
+    sy.add_argument("--keep", default="verified", help="verified, reward or verified,reward")
+    sy.add_argument("--min-reward", type=float, help="with --keep reward: every scored step at or above this")
+    sy.add_argument("--temperature", type=float, default=0.7)
+    sb = sub.add_parser("submit", help="submit a job spec (jobs/*.yaml) to a Ray cluster and follow it")
+    sb.add_argument("spec", type=Path)
+    sb.add_argument("--output", required=True, help="output directory (seen from the cluster's driver)")
+    sb.add_argument("--address", default=os.environ.get("RAY_DASHBOARD_ADDRESS", "http://127.0.0.1:8265"),
+                    help="the cluster's dashboard (Jobs API) address")
+    sb.add_argument("--token-file", type=Path, help="the cluster's auth token (default: Ray's own lookup)")
+    sb.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sb.add_argument("--arg", dest="extra", action="append", default=[], help="one more argument for the job")
+    sb.add_argument("--no-wait", action="store_true", help="return once submitted")
     pl = sub.add_parser("plan", help="where every actor goes and the memory per device, loading no model")
     pl.add_argument("--config")
     pl.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -74,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
 
             print(show(args.dir, args.id, args.mode))
             return 0
+        if args.command == "submit":
+            from rsd_ray.jobs.submit import submit
+
+            return submit(args.spec, args.address, args.output, args.extra, args.overrides, args.token_file,
+                          not args.no_wait)
         cfg = load_config(args.config, args.overrides)
         if args.command == "plan":
             return _plan(cfg, args.json)
@@ -87,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             from rsd_ray.jobs.generate import run_generate
 
             run_generate(cfg, args.output, args.input, args.dataset, args.mode, args.limit)
+        elif args.command == "synth":
+            from rsd_ray.jobs.synth import run_synth
+
+            run_synth(cfg, args.output, args.input, args.dataset, args.mode, args.samples, args.keep,
+                      args.min_reward, args.temperature, args.limit)
         else:
             from rsd_ray.jobs.evaluate import run_eval
 

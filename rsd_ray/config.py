@@ -64,6 +64,7 @@ class RSDConfig:
     delta: float = 0.7
     p: float = 0.5
     alpha: float = 10.0
+    score_target: bool = False  # the PRM also scores target steps (costs PRM tokens; synth's step pairs)
 
     def build(self) -> Weighting:
         return Weighting(self.weighting, self.delta, self.p, self.alpha)

@@ -9,6 +9,15 @@ Source = Literal["draft", "target"]
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """A draft step the acceptance rule turned down: at step `index` the target's step replaced it."""
+
+    index: int
+    text: str
+    reward: float
+
+
+@dataclass(frozen=True)
 class Step:
     """One accepted reasoning step of a solution."""
 

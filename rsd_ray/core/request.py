@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rsd_ray.core.records import RequestInput, ScoreCall, ScoreResult, Step, StepCall, StepResult
+from rsd_ray.core.records import Rejected, RequestInput, ScoreCall, ScoreResult, Step, StepCall, StepResult
 from rsd_ray.core.stats import Counters
 from rsd_ray.core.stopping import StopRule
 from rsd_ray.core.text import DEFAULT_DELIMITER, join_steps
@@ -43,6 +43,9 @@ class RequestState:
     error: str | None = None
     delimiter: str = DEFAULT_DELIMITER
     temperature: float | None = None  # sampling temperature for its calls; None: each engine's own
+    score_target: bool = False  # rsd: the PRM also scores each target step (synthetic step-pair data)
+    rejected: list[Rejected] = field(default_factory=list)  # rsd: the draft steps the rule turned down
+    _pending_target: bool = False  # the pending step is the target's, waiting only for its reward
     _pending: StepResult | None = None  # the draft step waiting for its reward
     _draft_turn: bool = True  # rsd: False after a rejection, until the target's step lands
     _rng: random.Random = field(init=False)
@@ -101,12 +104,16 @@ class RequestState:
             return self.fail(f"prm: {result.error}")
         self.counters.tokens_prm += result.tokens
         pending, self._pending = self._pending, None
+        if self._pending_target:  # a target step: scored for the record, taken whatever its reward
+            self._pending_target = False
+            return self._take(pending, "target", result.last)
         if self.weighting.accept(result.last, self._rng):
             self.counters.steps_draft_accepted += 1
             self._take(pending, "draft", result.last)
         else:
             self.counters.steps_draft_rejected += 1
             self.counters.tokens_draft_discarded += pending.new_tokens
+            self.rejected.append(Rejected(len(self.steps), pending.text, result.last))
             self._draft_turn = False
 
     def on_target(self, result: StepResult) -> None:
@@ -115,7 +122,10 @@ class RequestState:
         self.counters.tokens_target += result.new_tokens + result.prefill_tokens
         self.counters.steps_target += 1
         self._draft_turn = True
-        self._take(result, "target", None)
+        if self.score_target and self.mode == "rsd":
+            self._pending, self._pending_target = result, True
+        else:
+            self._take(result, "target", None)
 
     def fail(self, message: str) -> None:
         self.error = message

@@ -89,7 +89,7 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
         raise ConfigError(str(e)) from None
     check_output(output)
     check_models(cfg, {r for m in modes for r in ROLES_OF[m]})
-    claim_output(output, cfg, {"input": [str(f) for f in source.files], "limit": limit, **(job or {})})
+    claim_output(output, cfg, {"input": [str(f) for f in source.files], **(job or {})})  # a new --limit may extend it
     return source
 
 

@@ -8,6 +8,7 @@ which is what makes `--backend local` a reference for `--backend ray`.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Protocol
 
 from rsd_ray.config import Config
@@ -52,7 +53,8 @@ def make_states(rows: list[Row], cfg: Config, mode: str) -> list[RequestState]:
         elif mode == "sd":
             s = SDState(req, "target", **common)
         else:
-            s = RequestState(req, "draft" if mode in SAMPLED else mode, **common)  # type: ignore[arg-type]
+            s = RequestState(req, "draft" if mode in SAMPLED else mode, score_target=cfg.rsd.score_target,  # type: ignore[arg-type]
+                             **common)
         if row.error:
             s.fail(row.error)
         if mode in SAMPLED:
@@ -74,8 +76,14 @@ def reduce(states: list[RequestState], cfg: Config, mode: str) -> list[RequestSt
     return states
 
 
-def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader) -> list[dict]:
-    """Rows in, one graded output record per row out, in input order; `solve` drives states to their end."""
+def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader, samples: int = 0) -> list[dict]:
+    """Rows in, one graded output record per row out, in input order; `solve` drives states to their end.
+
+    With `samples` K > 0, each row is solved K times as rows "<id>#s<k>" (the
+    engines seed sampling by request id, so the samples differ): synth's input.
+    """
+    if samples:
+        rows = [replace(r, id=f"{r.id}#s{k}") for r in rows for k in range(samples)]
     solved = {s.request.id: s for s in reduce(solve(make_states(rows, cfg, mode)), cfg, mode)}
     records = []
     for row in rows:

@@ -20,9 +20,11 @@ from rsd_ray.data.rows import Row
 from rsd_ray.grading.grader import Grade
 
 STEP = pa.struct([("text", pa.string()), ("source", pa.string()), ("reward", pa.float64())])
+REJECTED = pa.struct([("index", pa.int64()), ("text", pa.string()), ("reward", pa.float64())])
 SCHEMA = pa.schema([
     ("id", pa.string()), ("mode", pa.string()), ("problem", pa.string()), ("reference", pa.string()),
     ("response", pa.string()), ("pred", pa.string()), ("correct", pa.bool_()), ("steps", pa.list_(STEP)),
+    ("rejected", pa.list_(REJECTED)),  # rsd: draft steps turned down, at the index the target's step took
     ("finish_reason", pa.string()),
     *[(name, pa.int64()) for name in Counters().as_dict()],
     ("error", pa.string()),
@@ -39,6 +41,7 @@ def record(row: Row, mode: str, state: RequestState | None, grade: Grade | None)
         "pred": grade.pred if grade else None,
         "correct": grade.correct if grade else None,
         "steps": [{"text": s.text, "source": s.source, "reward": s.reward} for s in state.steps] if state else [],
+        "rejected": [{"index": r.index, "text": r.text, "reward": r.reward} for r in state.rejected] if state else [],
         "finish_reason": state.finish_reason if state else None,
         **c.as_dict(),
         "error": error,

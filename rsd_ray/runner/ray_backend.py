@@ -30,8 +30,12 @@ def init_ray(cfg: Config, cpus_needed: float) -> bool:
     for key in ("RSD_RAY_ZOO", "HF_HUB_OFFLINE", "RSD_RAY_BENCHMARKS"):
         if key in os.environ:
             env[key] = os.environ[key]
-    if cfg.run.address:
-        ray.init(address=cfg.run.address, runtime_env={"env_vars": env}, log_to_driver=False)
+    # Inside a submitted job Ray sets RAY_ADDRESS: join that cluster.
+    address = cfg.run.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        # A job's own runtime_env may name the same variables: combine, do not fail.
+        os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")
+        ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=False)
     else:
         # Logical CPUs: each rank actor asks for cpus_per_rank; on a small
         # machine they time-share its cores (each uses run.threads threads).

@@ -42,12 +42,18 @@ class PartSink:
             done.update(pq.read_table(part, columns=["id"])["id"].to_pylist())
         return done
 
-    def write(self, table: pa.Table) -> Path | None:
+    @property
+    def next_number(self) -> int:
+        return self._next
+
+    def write(self, table: pa.Table, number: int | None = None) -> Path | None:
+        """Commit one part; `number` names it (parts written together across sinks share one)."""
         if table.num_rows == 0:
             return None
-        final = self.folder / f"part-{self._next:06d}.parquet"
+        n = self._next if number is None else number
+        final = self.folder / f"part-{n:06d}.parquet"
         tmp = self.folder / f".{final.name}.tmp"
-        self._next += 1
+        self._next = max(self._next, n + 1)
         with open(tmp, "wb") as f:
             pq.write_table(table.cast(self.schema), f)
             f.flush()

@@ -69,9 +69,10 @@ class RowFilter:
 class SolveBatch:
     """Ray Data map stage: a thin client of the coordinators (models stay in their actors)."""
 
-    def __init__(self, coordinators: list, cfg: Config, mode: str):
+    def __init__(self, coordinators: list, cfg: Config, mode: str, samples: int = 0):
         import random
 
+        self.samples = samples
         self.coordinators = coordinators
         self.cfg = cfg
         self.mode = mode
@@ -85,23 +86,24 @@ class SolveBatch:
         self.turn = (self.turn + 1) % len(self.coordinators)
         coordinator = self.coordinators[self.turn]
         return to_table(solve_records(rows, self.cfg, self.mode,
-                                      lambda states: ray.get(coordinator.solve.remote(states)), self.grader))
+                                      lambda states: ray.get(coordinator.solve.remote(states)), self.grader,
+                                      self.samples))
 
 
-def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
-                  grader: Grader) -> Iterator[pa.Table]:
+def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, grader: Grader,
+                  samples: int) -> Iterator[pa.Table]:
     """Chunks of part_rows rows, each solved with continuous batching inside; one part per chunk."""
     chunk: list[Row] = []
     for row in RowFilter(cfg.data, done, source.limit).rows(source.iter_local()):
         chunk.append(row)
         if len(chunk) >= cfg.run.part_rows:
-            yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader))
+            yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
             chunk = []
     if chunk:
-        yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader))
+        yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
 
 
-def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend) -> Iterator[pa.Table]:
+def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, samples: int) -> Iterator[pa.Table]:
     from ray.data import ActorPoolStrategy, DataContext
 
     ctx = DataContext.get_current()
@@ -111,10 +113,26 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend)
     ds = (source.ray_dataset()
           .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit), batch_size=None,
                        batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=0.05)
-          .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode),
+          .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode, samples),
                        batch_size=cfg.run.batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=clients),
                        num_cpus=0.05))
-    yield from ds.iter_batches(batch_size=cfg.run.part_rows, batch_format="pyarrow")
+    # Whole blocks (a batch's rows, all samples of each): a part never splits a problem's samples.
+    buf: list[pa.Table] = []
+    for block in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+        buf.append(block)
+        if sum(b.num_rows for b in buf) >= cfg.run.part_rows:
+            yield pa.concat_tables(buf)
+            buf = []
+    if buf:
+        yield pa.concat_tables(buf)
+
+
+def stream_tables(source: Source, cfg: Config, mode: str, backend, grader: Grader, done: set[str],
+                  samples: int = 0) -> Iterator[pa.Table]:
+    """Output tables of every input row not in `done` (row ids; with samples, the rows' own ids)."""
+    if cfg.run.backend == "ray":
+        return _ray_tables(source, done, cfg, mode, backend, samples)
+    return _local_tables(source, done, cfg, mode, backend, grader, samples)
 
 
 def stream_pass(source: Source, cfg: Config, mode: str, backend, folder, grader: Grader, log=print,
@@ -126,16 +144,17 @@ def stream_pass(source: Source, cfg: Config, mode: str, backend, folder, grader:
         log(f"{label or mode}: resuming: {len(done)} rows already done")
     t0 = time.perf_counter()
     progress = Progress(source.total, len(done), label or mode, log)
-    tables = (_ray_tables(source, done, cfg, mode, backend) if cfg.run.backend == "ray"
-              else _local_tables(source, done, cfg, mode, backend, grader))
     new = 0
-    for t in tables:
+    for t in stream_tables(source, cfg, mode, backend, grader, done):
         sink.write(t)
         new += t.num_rows
         progress.update(t.num_rows, t.num_rows - t["error"].null_count)
     progress.close()
-    wall = time.perf_counter() - t0
-    m = metrics(sink.read(METRIC_COLUMNS), backend.sizes(mode), wall)
+    return run_metrics(sink, backend.sizes(mode), time.perf_counter() - t0, new)
+
+
+def run_metrics(sink: PartSink, sizes, wall: float, new: int) -> dict:
+    m = metrics(sink.read(METRIC_COLUMNS), sizes, wall)
     m["rows_this_run"] = new
     m["rows_per_s"] = new / wall if wall > 0 else None  # this run's rate, not diluted by resumed rows
     return m
