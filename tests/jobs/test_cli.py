@@ -42,11 +42,13 @@ def test_eval_writes_the_contract(tmp_path, capsys):
         assert all(s["reward"] >= 0.7 for s in row["steps"] if s["source"] == "draft")
     # the trace viewer prints one solution, each step marked with its source and reward
     capsys.readouterr()
-    row = rsd_rows[0]
+    row = next(r for r in rsd_rows if r["rejected"])  # one where the target rewrote a step
     assert main(["show", str(tmp_path), "--id", row["id"], "--mode", "rsd"]) == 0
     shown = capsys.readouterr().out
     assert row["problem"] in shown and all(s["text"] in shown for s in row["steps"])
-    assert shown.count(" draft ") + shown.count(" target ") == len(row["steps"])
+    assert shown.count(" draft ") + shown.count(" target ") == len(row["steps"]) + len(row["rejected"])
+    assert shown.count("(turned down)") == len(row["rejected"]) == row["steps_draft_rejected"]
+    assert all(r["text"] in shown for r in row["rejected"])
     assert main(["show", str(tmp_path), "--id", "no-such-id"]) == 2
 
 
@@ -95,3 +97,19 @@ def test_delta_sweep_shares_the_models_and_moves_the_target_share(tmp_path):
 def test_bad_sweep_is_one_line(tmp_path, capsys, sweep, message):
     assert main(["eval", "--backend", "local", "--modes", "rsd", "--sweep", sweep, "--output", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_eval_grid_over_two_benchmark_sets_writes_one_table(tmp_path):
+    out = tmp_path / "grid"
+    assert main(["eval", "--backend", "local", "--dataset", "math500,gsm8k", "--modes", "draft", "--limit", "3",
+                 "--output", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["modes"]) == {"math500/draft", "gsm8k/draft"}
+    for name in ("math500", "gsm8k"):
+        t = pq.read_table(out / name / "draft" / "results.parquet")
+        assert t.num_rows == 3
+    grid = pq.read_table(out / "table.parquet").to_pylist()
+    assert [(g["dataset"], g["cell"]) for g in grid] == [("math500", "draft"), ("gsm8k", "draft")]
+    assert "gsm8k/draft" in (out / "table.md").read_text()
+    # a gsm8k row's id is its preset's id field, a math500 row's its unique_id
+    assert pq.read_table(out / "math500" / "draft" / "results.parquet")["id"][0].as_py().startswith("test/")
