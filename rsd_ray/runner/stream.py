@@ -118,11 +118,19 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
                        num_cpus=0.05))
     # Whole blocks (a batch's rows, all samples of each): a part never splits a problem's samples.
     buf: list[pa.Table] = []
-    for block in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
-        buf.append(block)
-        if sum(b.num_rows for b in buf) >= cfg.run.part_rows:
-            yield pa.concat_tables(buf)
-            buf = []
+    try:
+        for block in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+            buf.append(block)
+            if sum(b.num_rows for b in buf) >= cfg.run.part_rows:
+                yield pa.concat_tables(buf)
+                buf = []
+    except Exception as e:  # a role that cannot be recovered: one line, not Ray Data's traceback
+        from rsd_ray.runner.ray_backend import RunFailed
+
+        reason = next((line for line in reversed(str(e).splitlines()) if "RoleFailed" in line), None)
+        if reason is None:
+            raise
+        raise RunFailed(reason.split("RoleFailed:", 1)[-1].strip()) from None
     if buf:
         yield pa.concat_tables(buf)
 

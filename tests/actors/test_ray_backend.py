@@ -7,6 +7,7 @@ import ray
 from rsd_ray.runner.local import LocalBackend
 from rsd_ray.runner.modes import make_states
 from rsd_ray.runner.ray_backend import RayBackend
+from rsd_ray.zoo import zoo_problems
 
 from .conftest import zoo_rows
 
@@ -47,7 +48,7 @@ def test_ray_tp2_matches_local_then_survives_a_kill_of_each_role(ray_local, tp2_
         backend.close()
 
 
-def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray_local):
+def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray_local, tmp_path):
     from rsd_ray.config import load_config
     from rsd_ray.runner.ray_backend import RunFailed
 
@@ -65,6 +66,16 @@ def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray
         else:
             raise AssertionError("the run should have failed")
         assert time.monotonic() - t0 < 60  # an error, not a hang
+        # the same through a streamed job (Ray Data's map stage calls the coordinator)
+        from rsd_ray.data.source import Source
+        from rsd_ray.runner.stream import stream_pass
+
+        try:
+            stream_pass(Source(zoo_problems(), 20), cfg, "target", backend, tmp_path, None, log=lambda m: None)
+        except RunFailed as e:
+            assert "the target role" in str(e) and len(str(e).splitlines()) == 1
+        else:
+            raise AssertionError("the streamed run should have failed")
     finally:
         backend.close()
 
