@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
             modes = [m.strip() for m in args.modes.split(",") if m.strip()]
             run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit, sweep=args.sweep)
-    except (ConfigError, JobError, FileNotFoundError) as e:
+    except (ConfigError, JobError, FileNotFoundError, FileExistsError) as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:
