@@ -88,9 +88,12 @@ class StepGenerator(CachedModel):
         # Never generate past the model's context.
         calls = [c if len(s.tokens) + c.max_tokens <= self.max_positions else
                  replace(c, max_tokens=self.max_positions - len(s.tokens)) for c, s in zip(calls, states)]
-        out, batch, fed = self.prefill(states, lambda b: self.model(
-            input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
-            cache=b.cache, use_cache=True, logits_to_keep=1))
+        def forward(b):
+            return self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
+                              cache=b.cache, use_cache=True, logits_to_keep=1)
+
+        early = self.catch_up(states, forward)  # long prompts / contexts first: less padding below
+        out, batch, fed = self.prefill(states, forward)
         mask, pos = batch.attention_mask, batch.position_ids[:, -1]
         gens = [self._generator(c) for c in calls]
         B = len(calls)
@@ -122,7 +125,8 @@ class StepGenerator(CachedModel):
         batch.attention_mask = mask
         # Every generated token but the last was fed to the model.
         self.store(states, batch, [f + len(g) - 1 for f, g in zip(fed, gen)])
-        return [self._commit(c, s, g, why, k, f) for c, s, g, why, k, f in zip(calls, states, gen, stop, cut, fed)]
+        return [self._commit(c, s, g, why, k, f + e)
+                for c, s, g, why, k, f, e in zip(calls, states, gen, stop, cut, fed, early)]
 
     def _answer_errors(self, calls: list[StepCall], errors: dict[str, str]) -> list[StepResult]:
         """Generate for the calls without an error; the others get their error as a finished result."""
