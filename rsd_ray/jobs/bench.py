@@ -77,16 +77,18 @@ class Timers:
 
     def reset(self) -> None:
         self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
         self.items: dict[str, int] = defaultdict(int)
 
     def wrap(self, role: str, fn):
         def timed(calls):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return fn(calls)
             finally:
                 self.wall[role] += time.perf_counter() - t0
+                self.cpu[role] += time.process_time() - c0
                 self.calls[role] += 1
                 self.items[role] += len(calls)
         return timed
@@ -106,15 +108,15 @@ def run_once(backend, rows, cfg, mode: str, timers: Timers) -> dict:
 
     states = make_states(rows, cfg, mode)
     timers.reset()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     done = backend.solve(states)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     c = Counters()
     for s in done:
         c += s.counters
     errors = sum(s.error is not None for s in done)
-    return {"wall_s": wall, "steps": sum(len(s.steps) for s in done), "errors": errors, **c.as_dict(),
-            "role_wall_s": dict(timers.wall), "role_calls": dict(timers.calls), "role_items": dict(timers.items),
+    return {"wall_s": wall, "cpu_s": cpu, "steps": sum(len(s.steps) for s in done), "errors": errors, **c.as_dict(),
+            "role_wall_s": dict(timers.wall), "role_cpu_s": dict(timers.cpu), "role_calls": dict(timers.calls), "role_items": dict(timers.items),
             "responses": {s.request.id: s.response for s in done}}
 
 
@@ -132,54 +134,60 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
         for mode in MODES:
             out = run_once(backend, rows, cfg, mode, timers)
             runs[mode].append(out)
-            log(f"rep {r + 1}/{reps} {mode}: {out['wall_s']:.2f}s")
+            log(f"rep {r + 1}/{reps} {mode}: {out['wall_s']:.2f}s wall, {out['cpu_s']:.2f}s cpu")
     grader = Grader(cfg.grading.timeout_s)
     try:
         acc = {m: _accuracy(rows, runs[m][-1]["responses"], grader) for m in MODES}
     finally:
         grader.close()
-    med = {m: statistics.median(x["wall_s"] for x in runs[m]) for m in MODES}
     last = {m: runs[m][-1] for m in MODES}  # counts are identical across reps (greedy)
     rsd = last["rsd"]
     drafted = rsd["steps_draft_accepted"] + rsd["steps_draft_rejected"]
-    prm_in_rsd = statistics.median(x["role_wall_s"].get("prm", 0.0) for x in runs["rsd"])
-    cost = {
-        "draft_step_s": med["draft"] / last["draft"]["steps"],
-        "target_step_s": med["target"] / last["target"]["steps"],
-        "prm_step_s": prm_in_rsd / drafted,
-    }
-    ideal_rsd = drafted * (cost["draft_step_s"] + cost["prm_step_s"]) + rsd["steps_target"] * cost["target_step_s"]
-    speedup = med["target"] / med["rsd"]
-    ideal_speedup = med["target"] / ideal_rsd
+    wall = ratios(runs, last, "wall_s", "role_wall_s")
+    cpu = ratios(runs, last, "cpu_s", "role_cpu_s")
     acceptance = rsd["steps_draft_accepted"] / drafted
     sizes = backend.sizes("rsd")
     result = {
         "rows": len(rows), "batch_size": cfg.run.batch_size, "reps": reps, "warmup_rows": warmup_rows,
         "delta": cfg.rsd.delta, "weighting": cfg.rsd.weighting,
         "wall_s": {m: [x["wall_s"] for x in runs[m]] for m in MODES},
-        "median_wall_s": med,
+        "cpu_s": {m: [x["cpu_s"] for x in runs[m]] for m in MODES},
         "accuracy": acc,
-        "speedup": speedup,
-        "ideal_speedup": ideal_speedup,
-        "efficiency": speedup / ideal_speedup,
-        "ideal_rsd_wall_s": ideal_rsd,
+        **{k: wall[k] for k in ("median_wall_s", "speedup", "ideal_speedup", "efficiency", "ideal_rsd_s",
+                                "per_step_cost_s", "rsd_role_s")},
+        "cpu": cpu,  # the same ratios on process CPU time: robust to other load on a shared machine
         "acceptance_rate": acceptance,
         "target_step_share": rsd["steps_target"] / (rsd["steps_draft_accepted"] + rsd["steps_target"]),
-        "per_step_cost_s": cost,
         "steps": {m: last[m]["steps"] for m in MODES},
         "rsd_steps": {"draft_accepted": rsd["steps_draft_accepted"], "draft_rejected": rsd["steps_draft_rejected"],
                       "target": rsd["steps_target"]},
-        "rsd_role_wall_s": {k: statistics.median(x["role_wall_s"].get(k, 0.0) for x in runs["rsd"])
-                            for k in ("draft", "prm", "target")},
         "rsd_role_calls": rsd["role_calls"], "rsd_role_items": rsd["role_items"],
         "tokens": {m: {k: last[m][k] for k in ("tokens_draft", "tokens_target", "tokens_prm")} for m in MODES},
         "params": {"draft": sizes.draft, "target": sizes.target, "prm": sizes.prm},
         "errors": {m: last[m]["errors"] for m in MODES},
         "identical_to_target": sum(last["rsd"]["responses"][k] == v for k, v in last["target"]["responses"].items()),
     }
-    result["rsd_role_wall_s"]["scheduler_and_rest"] = med["rsd"] - sum(result["rsd_role_wall_s"].values())
     result["projection"] = projection(acceptance, result["tokens"])
     return result
+
+
+def ratios(runs: dict, last: dict, key: str, role_key: str) -> dict:
+    """Medians, per-step costs, ideal and measured speedup and efficiency on one clock (wall or cpu)."""
+    med = {m: statistics.median(x[key] for x in runs[m]) for m in MODES}
+    rsd = last["rsd"]
+    drafted = rsd["steps_draft_accepted"] + rsd["steps_draft_rejected"]
+    role = {k: statistics.median(x[role_key].get(k, 0.0) for x in runs["rsd"]) for k in ("draft", "prm", "target")}
+    role["scheduler_and_rest"] = med["rsd"] - sum(role.values())
+    cost = {
+        "draft_step_s": med["draft"] / last["draft"]["steps"],
+        "target_step_s": med["target"] / last["target"]["steps"],
+        "prm_step_s": role["prm"] / drafted,
+    }
+    ideal = drafted * (cost["draft_step_s"] + cost["prm_step_s"]) + rsd["steps_target"] * cost["target_step_s"]
+    speedup, ideal_speedup = med["target"] / med["rsd"], med["target"] / ideal
+    return {"median_wall_s" if key == "wall_s" else "median_cpu_s": med, "speedup": speedup,
+            "ideal_speedup": ideal_speedup, "efficiency": speedup / ideal_speedup, "ideal_rsd_s": ideal,
+            "per_step_cost_s": cost, "rsd_role_s": role}
 
 
 def _accuracy(rows, responses: dict[str, str], grader) -> float | None:
@@ -236,11 +244,13 @@ def main(args: argparse.Namespace) -> int:
     result["overrides"] = args.overrides
     write_json(result, args.output / "bench.json")
     print(json.dumps({k: result[k] for k in ("rows", "batch_size", "median_wall_s", "accuracy", "acceptance_rate",
-                                             "target_step_share", "rsd_role_wall_s")}, indent=2))
+                                             "target_step_share", "rsd_role_s")}, indent=2))
     print(f"speedup (target-only wall / rsd wall): {result['speedup']:.2f}x")
     print(f"ideal speedup (from per-step costs and acceptance {result['acceptance_rate']:.3f}): "
           f"{result['ideal_speedup']:.2f}x")
     print(f"efficiency (speedup / ideal): {result['efficiency']:.2f}")
+    print(f"on CPU time: speedup {result['cpu']['speedup']:.2f}x, ideal {result['cpu']['ideal_speedup']:.2f}x, "
+          f"efficiency {result['cpu']['efficiency']:.2f}")
     for s in result["projection"]["setups"]:
         print(f"PROJECTION {s['draft']} / {s['target']} / {s['prm']}: FLOPs speedup "
               f"{s['flops_speedup_step_model']:.2f}x (step model), {s['flops_speedup_token_model']:.2f}x (token model)")
