@@ -53,8 +53,8 @@ class StepGenerator(CachedModel):
         last = delimiter[-1]
         vocab = model.config.get_text_config().vocab_size
         texts = tokenizer.batch_decode([[i] for i in range(min(vocab, len(tokenizer)))])
-        self._may_end = torch.zeros(vocab, dtype=torch.bool)
-        self._may_end[: len(texts)] = torch.tensor([last in t for t in texts])
+        # a plain list: indexed per request and token in the decode loop, where tensor indexing costs µs
+        self._may_end = [last in t for t in texts] + [False] * (vocab - len(texts))
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False)
@@ -103,10 +103,11 @@ class StepGenerator(CachedModel):
         logits = out.logits[:, -1]
         while True:
             nxt = self._pick(logits, gens)
+            picked = nxt.tolist()  # one conversion, not B tensor indexings
             for i in range(B):
                 if stop[i] is not None:
                     continue
-                t = int(nxt[i])
+                t = picked[i]
                 gen[i].append(t)
                 if t in self.eos_ids:
                     stop[i] = "eos"

@@ -10,10 +10,10 @@ def test_bench_writes_ratios_and_projection(tmp_path, capsys):
     ap = argparse.ArgumentParser()
     bench.add_arguments(ap)
     args = ap.parse_args(["--output", str(tmp_path), "--rows", "6", "--batch-size", "3", "--reps", "1",
-                          "--warmup-rows", "2", "--set", "run.min_target_batch=2"])
+                          "--warmup-rows", "2", "--min-target-batch", "2"])
     assert bench.main(args) == 0
     r = json.loads((tmp_path / "bench.json").read_text())
-    assert r["rows"] == 6 and r["batch_size"] == 3
+    assert r["rows"] == 6 and r["batch_size"] == 3 and r["min_target_batch"] == 2
     assert r["speedup"] == r["median_wall_s"]["target"] / r["median_wall_s"]["rsd"]
     assert abs(r["efficiency"] - r["speedup"] / r["ideal_speedup"]) < 1e-12
     assert 0 < r["acceptance_rate"] <= 1 and r["cpu"]["speedup"] > 0
