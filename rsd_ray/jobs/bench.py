@@ -159,6 +159,8 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
         **{k: wall[k] for k in ("median_wall_s", "speedup", "ideal_speedup", "efficiency", "ideal_rsd_s",
                                 "per_step_cost_s", "rsd_role_s")},
         "cpu": cpu,  # the same ratios on process CPU time: robust to other load on a shared machine
+        # each repetition's own target/rsd ratio (run back to back): the spread load from others causes
+        "speedup_per_rep": [t["wall_s"] / r["wall_s"] for t, r in zip(runs["target"], runs["rsd"])],
         "acceptance_rate": acceptance,
         "target_step_share": rsd["steps_target"] / (rsd["steps_draft_accepted"] + rsd["steps_target"]),
         "steps": {m: last[m]["steps"] for m in MODES},
@@ -253,6 +255,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"ideal speedup (from per-step costs and acceptance {result['acceptance_rate']:.3f}): "
           f"{result['ideal_speedup']:.2f}x")
     print(f"efficiency (speedup / ideal): {result['efficiency']:.2f}")
+    print("speedup per repetition: " + ", ".join(f"{x:.2f}" for x in result["speedup_per_rep"]))
     print(f"on CPU time: speedup {result['cpu']['speedup']:.2f}x, ideal {result['cpu']['ideal_speedup']:.2f}x, "
           f"efficiency {result['cpu']['efficiency']:.2f}")
     for s in result["projection"]["setups"]:
