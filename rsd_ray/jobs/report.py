@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="an eval output directory (holding summary.json)")
     p.add_argument("--output", type=Path, help="where report.md, report.json, accuracy_vs_cost.png go (default: DIR)")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--note", help="a line of Markdown under the title (e.g. the command that made DIR)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def main(args: argparse.Namespace) -> int:
     if not (args.dir / "summary.json").is_file():
         print(f"rsd-ray: error: {args.dir} holds no summary.json (not an eval output)", file=sys.stderr)
         return 2
-    paths = write(load(args.dir), args.output or args.dir, plot=not args.no_plot)
+    paths = write(load(args.dir), args.output or args.dir, plot=not args.no_plot, note=args.note)
     for p in paths.values():
         print(p)
     return 0

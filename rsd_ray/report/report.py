@@ -65,7 +65,7 @@ def load(run_dir: Path) -> dict:
     return out
 
 
-def markdown(report: dict, plot_name: str | None = None) -> str:
+def markdown(report: dict, plot_name: str | None = None, note: str | None = None) -> str:
     heads = ["cell", "accuracy", "target share", "tokens draft", "tokens target", "tokens PRM", "FLOPs draft",
              "FLOPs target", "FLOPs PRM", "FLOPs total", "wall s", "rows/s", "Pareto (FLOPs)", "Pareto (wall)"]
     keys = ["accuracy", "target_step_share", "tokens_draft", "tokens_target", "tokens_prm", "flops_draft",
@@ -75,6 +75,7 @@ def markdown(report: dict, plot_name: str | None = None) -> str:
              "FLOPs are 2 x parameters x tokens processed, per model; target share is "
              "steps_target / (accepted draft steps + target steps). A cell on the Pareto front has no other "
              "cell at least as accurate for at most the cost (FLOPs, or wall time).", "",
+             *([note, ""] if note else []),
              "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for c in report["cells"]:
         name = c["cell"] + (f" ({c['setting']})" if c["setting"] and "[" not in c["cell"] else "")
@@ -97,7 +98,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def write(report: dict, output: Path, stem: str = "report", plot: bool = True) -> dict[str, Path]:
+def write(report: dict, output: Path, stem: str = "report", plot: bool = True, note: str | None = None) -> dict[str, Path]:
     """DIR/<stem>.md, DIR/<stem>.json and (unless plot=False) DIR/accuracy_vs_cost.png."""
     from rsd_ray.runner.output import write_json
 
@@ -109,5 +110,5 @@ def write(report: dict, output: Path, stem: str = "report", plot: bool = True) -
         paths["png"] = output / "accuracy_vs_cost.png"
         plot_accuracy_vs_cost(report, paths["png"])
     write_json(report, paths["json"])
-    paths["md"].write_text(markdown(report, paths["png"].name if plot else None))
+    paths["md"].write_text(markdown(report, paths["png"].name if plot else None, note))
     return paths
