@@ -36,7 +36,7 @@ from rsd_ray.config import ConfigError, load_config
 
 MODES = ("target", "draft", "rsd")
 
-# Parameter counts of the paper's models (from their config.json: embeddings included).
+# Parameter counts of the paper's models (approximate, as in the Qwen2.5 model cards; embeddings included).
 PAPER_PARAMS = {
     "Qwen2.5-Math-1.5B-Instruct": 1.54e9,
     "Qwen2.5-Math-7B-Instruct": 7.62e9,
