@@ -117,6 +117,7 @@ class RunConfig:
     max_restarts: int = 3  # replica restarts per failing call before the run fails
     part_rows: int = 1000  # rows per committed output part: the most a kill can cost a resumed job
     clients: int = 2  # Ray Data map-stage actors per coordinator: one fills while another's batch drains
+    min_target_batch: int = 1  # local scheduler, rsd: call the target once this many requests wait for it
     sd_target: bool = False  # set by the Ray backend when sd runs: target actors also hold the draft
 
 
@@ -160,8 +161,8 @@ class Config:
             raise ConfigError("run.batch_size must be >= 1")
         if self.run.coordinators < 1 or self.run.call_timeout_s <= 0 or self.run.max_restarts < 0:
             raise ConfigError("run.coordinators >= 1, run.call_timeout_s > 0 and run.max_restarts >= 0 are required")
-        if self.run.part_rows < 1 or self.run.clients < 1:
-            raise ConfigError("run.part_rows and run.clients must be >= 1")
+        if self.run.part_rows < 1 or self.run.clients < 1 or self.run.min_target_batch < 1:
+            raise ConfigError("run.part_rows, run.clients and run.min_target_batch must be >= 1")
         if "{problem}" not in self.prompt.template and not self.prompt.chat:
             raise ConfigError("prompt.template must contain {problem}")
         if not self.generation.delimiter:

@@ -7,6 +7,14 @@ its calls in flight at once; this one runs in one process (`--backend local`)
 and is what equivalence tests compare against. A state may make several calls
 in a turn (beam search): they go out flattened with every other state's, in
 engine calls of at most `batch_size`, and each state gets its own results back.
+
+`min_target_batch` (rsd): a target call costs nearly as much for a few
+requests as for a full batch (per-call and per-token overhead), and in rsd only
+the rejected share needs the target in a round. With min_target_batch = k the
+target is called only once k requests wait for it, or when nothing else can
+move (no active request needs the draft or the PRM); meanwhile the others keep
+drafting. Results do not change (each request's steps depend on its own
+context only), only how target work is batched. 1 calls it every round.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ Score = Callable[[list[ScoreCall]], list[ScoreResult]]
 
 def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | None = None,
           target: Generate | None = None, prm: Score | None = None,
-          release: Callable[[list[str]], None] | None = None) -> Iterator[RequestState]:
+          release: Callable[[list[str]], None] | None = None,
+          min_target_batch: int = 1) -> Iterator[RequestState]:
     """Run every request to its end; yields each as soon as it finishes."""
     pending = iter(requests)
     active: list[RequestState] = []
@@ -42,6 +51,9 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
             batch = [r for r in active if r.need == role]
             if not batch:
                 continue
+            if role == "target" and len(batch) < min_target_batch and any(
+                    r.need in ("draft", "prm") for r in active):
+                continue  # let rejected requests gather for a fuller target call
             if engine is None:
                 raise RuntimeError(f"a request needs the {role} model, which this mode did not load")
             # A state may ask for several calls in one turn (beam search): flatten

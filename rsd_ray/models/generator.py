@@ -53,8 +53,8 @@ class StepGenerator(CachedModel):
         last = delimiter[-1]
         vocab = model.config.get_text_config().vocab_size
         texts = tokenizer.batch_decode([[i] for i in range(min(vocab, len(tokenizer)))])
-        self._may_end = torch.zeros(vocab, dtype=torch.bool)
-        self._may_end[: len(texts)] = torch.tensor([last in t for t in texts])
+        # a plain list: indexed per request and token in the decode loop, where tensor indexing costs µs
+        self._may_end = [last in t for t in texts] + [False] * (vocab - len(texts))
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False)
@@ -88,9 +88,12 @@ class StepGenerator(CachedModel):
         # Never generate past the model's context.
         calls = [c if len(s.tokens) + c.max_tokens <= self.max_positions else
                  replace(c, max_tokens=self.max_positions - len(s.tokens)) for c, s in zip(calls, states)]
-        out, batch, fed = self.prefill(states, lambda b: self.model(
-            input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
-            cache=b.cache, use_cache=True, logits_to_keep=1))
+        def forward(b):
+            return self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
+                              cache=b.cache, use_cache=True, logits_to_keep=1)
+
+        early = self.catch_up(states, forward)  # long prompts / contexts first: less padding below
+        out, batch, fed = self.prefill(states, forward)
         mask, pos = batch.attention_mask, batch.position_ids[:, -1]
         gens = [self._generator(c) for c in calls]
         B = len(calls)
@@ -100,10 +103,11 @@ class StepGenerator(CachedModel):
         logits = out.logits[:, -1]
         while True:
             nxt = self._pick(logits, gens)
+            picked = nxt.tolist()  # one conversion, not B tensor indexings
             for i in range(B):
                 if stop[i] is not None:
                     continue
-                t = int(nxt[i])
+                t = picked[i]
                 gen[i].append(t)
                 if t in self.eos_ids:
                     stop[i] = "eos"
@@ -122,7 +126,8 @@ class StepGenerator(CachedModel):
         batch.attention_mask = mask
         # Every generated token but the last was fed to the model.
         self.store(states, batch, [f + len(g) - 1 for f, g in zip(fed, gen)])
-        return [self._commit(c, s, g, why, k, f) for c, s, g, why, k, f in zip(calls, states, gen, stop, cut, fed)]
+        return [self._commit(c, s, g, why, k, f + e)
+                for c, s, g, why, k, f, e in zip(calls, states, gen, stop, cut, fed, early)]
 
     def _answer_errors(self, calls: list[StepCall], errors: dict[str, str]) -> list[StepResult]:
         """Generate for the calls without an error; the others get their error as a finished result."""

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from rsd_ray.core.records import ScoreCall, ScoreResult
-from rsd_ray.models.cached import CachedModel
+from rsd_ray.models.cached import CachedModel, plan_groups
 from rsd_ray.models.kv import PackedBatch
 
 
@@ -53,6 +53,16 @@ class PRM(CachedModel, ABC):
         for c in calls:
             s = self.sync(c.request_id, lambda c=c: self.render_prompt(c.problem), c.steps, self.render_step)
             states.append(s)
+        # Requests of very different new lengths (a prompt and its first step, or one step)
+        # go in separate forwards: less padding (plan_groups); each reads its own rewards.
+        groups = plan_groups([len(s.uncached()) for s in states], self.overhead_tokens)
+        out: dict[int, ScoreResult] = {}
+        for g in groups:
+            for i, r in zip(g, self._score([calls[i] for i in g], [states[i] for i in g])):
+                out[i] = r
+        return [out[i] for i in range(len(calls))]
+
+    def _score(self, calls: list[ScoreCall], states: list) -> list[ScoreResult]:
         (rewards, _), batch, fed = self.prefill(states, self.forward)
         self.store(states, batch, fed)
         N = batch.input_ids.shape[1]

@@ -25,6 +25,7 @@ class LocalBackend:
     target: StepGenerator | None = None
     prm: PRM | None = None
     assisted: AssistedEngine | None = None  # sd: serves the target role (speculative calls and plain ones)
+    min_target_batch: int = 1  # run.min_target_batch: see core/scheduler.py
 
     @classmethod
     def load(cls, cfg: Config, modes: list[str]) -> "LocalBackend":
@@ -34,7 +35,8 @@ class LocalBackend:
         b = cls(cfg.run.batch_size,
                 build_generator(cfg, "draft") if "draft" in need else None,
                 build_generator(cfg, "target") if "target" in need else None,
-                build_prm(cfg) if "prm" in need else None)
+                build_prm(cfg) if "prm" in need else None,
+                min_target_batch=cfg.run.min_target_batch)
         if "sd" in modes:  # one process: the sd engine shares the loaded draft and target weights
             b.assisted = AssistedEngine(b.target, b.draft.model)  # type: ignore[arg-type, union-attr]
         return b
@@ -46,7 +48,8 @@ class LocalBackend:
                           draft=self.draft.generate_steps if self.draft else None,
                           target=target.generate_steps if target else None,
                           prm=self.prm.score if self.prm else None,
-                          release=lambda ids: [e.release(ids) for e in engines]))
+                          release=lambda ids: [e.release(ids) for e in engines],
+                          min_target_batch=self.min_target_batch))
 
     def sizes(self, mode: str) -> ModelSizes:
         used = ROLES_OF[mode]

@@ -42,3 +42,31 @@ def test_failed_rows_pass_straight_through():
     s = make(1, [1])[0]
     s.fail("empty problem")
     assert list(drive([s], 4)) == [s]
+
+
+def test_min_target_batch_gathers_rejected_requests_and_changes_no_result():
+    import random
+
+    def engines(target_batches):
+        def draft(calls):
+            return [StepResult(c.request_id, f"d{len(c.steps)}", False, False, 1, 1) for c in calls]
+
+        def prm(calls):  # a request's own pseudo-random rewards: ~30% of steps rejected
+            return [ScoreResult(c.request_id, (random.Random(f"{c.request_id}{len(c.steps)}").random() + 0.4,), 1)
+                    for c in calls]
+
+        def target(calls):
+            target_batches.append(len(calls))
+            return [StepResult(c.request_id, f"t{len(c.steps)}", False, False, 1, 1) for c in calls]
+        return dict(draft=draft, prm=prm, target=target)
+
+    steps = [3 + i % 7 for i in range(40)]
+    every, gathered = [], []
+    plain = {s.request.id: [x.text for x in s.steps] for s in drive(make(40, steps), 16, **engines(every))}
+    grouped = {s.request.id: [x.text for x in s.steps]
+               for s in drive(make(40, steps), 16, **engines(gathered), min_target_batch=6)}
+    assert plain == grouped  # same steps for every request, only the batching differs
+    assert sum(every) == sum(gathered)
+    assert len(gathered) < len(every)
+    # a call below the minimum happens only when nothing else could move (the tail)
+    assert sum(b < 6 for b in gathered) <= 3
