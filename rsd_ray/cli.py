@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     sh.add_argument("dir", type=Path)
     sh.add_argument("--id", required=True)
     sh.add_argument("--mode", help="only this mode (an eval run holds several)")
+    from rsd_ray.jobs import bench, calibrate, report
+
+    for job in (calibrate, report, bench):  # each registers its subcommand and its handler
+        job.add_parser(sub)
     z = sub.add_parser("zoo", help="build or locate the tiny model zoo")
     zs = z.add_subparsers(dest="zoo_command", required=True)
     zb = zs.add_parser("build", help="train the zoo from its seed (about an hour on 2 cores)")
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     from rsd_ray.jobs.common import JobError
 
     try:
+        if hasattr(args, "handler"):
+            return args.handler(args)
         if args.command == "zoo":
             return _zoo(args)
         if args.command == "show":

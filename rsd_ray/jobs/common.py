@@ -11,7 +11,6 @@ from rsd_ray.config import Config, ConfigError
 from rsd_ray.data.presets import PRESETS
 from rsd_ray.data.rows import Row, preset_for
 from rsd_ray.data.source import InputError, Source
-from rsd_ray.models.roles import resolve_path
 
 
 class JobError(RuntimeError):
@@ -56,6 +55,7 @@ def check_output(out: Path) -> None:
 
 def check_models(cfg: Config, roles: set[str]) -> None:
     """A local model path that does not exist fails now, not after the cluster is up."""
+    from rsd_ray.models.roles import resolve_path  # here: importing it loads torch and transformers
     for role in roles:
         path = resolve_path(getattr(cfg, role).path)
         looks_local = path.startswith(("/", ".", "~")) or os.sep in path and not _hub_id(path)
