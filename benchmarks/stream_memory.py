@@ -31,7 +31,8 @@ def write_input(path: Path, rows: int) -> None:
     with open(path, "w") as f:
         for i in range(rows):
             p = problems[i % len(problems)]
-            f.write(json.dumps({"id": f"r{i}", "problem": p["problem"], "notes": filler}) + "\n")  # no reference: the job measures streaming, not grading
+            # no reference: the job measures streaming, not grading
+            f.write(json.dumps({"id": f"r{i}", "problem": p["problem"], "notes": filler}) + "\n")
 
 
 def tree_memory(root: psutil.Process) -> tuple[int, int]:
@@ -82,8 +83,9 @@ def main() -> None:
         print(json.dumps(r))
     if len(results) >= 2:
         small, big = results[0], results[-1]
-        print(f"input x{big['rows'] / small['rows']:.0f}: driver peak x{big['peak_driver_rss_mb'] / small['peak_driver_rss_mb']:.2f}, "
-              f"job peak x{big['peak_job_pss_mb'] / small['peak_job_pss_mb']:.2f}")
+        driver = big["peak_driver_rss_mb"] / small["peak_driver_rss_mb"]
+        job = big["peak_job_pss_mb"] / small["peak_job_pss_mb"]
+        print(f"input x{big['rows'] / small['rows']:.0f}: driver peak x{driver:.2f}, job peak x{job:.2f}")
     (a.output / "memory.json").write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -27,8 +27,8 @@ def _input(path):
 
 def _generate(src, out, backend, mark):
     # draft mode keeps the 2,000 rows quick; the parts, the ledger and the skip are the same in every mode
-    cmd = [sys.executable, "-m", "rsd_ray", "generate", "--backend", backend, "--mode", "draft", "--input", str(src), "--output",
-           str(out), "--set", "run.part_rows=100", "--set", "generation.max_steps=3"]
+    cmd = [sys.executable, "-m", "rsd_ray", "generate", "--backend", backend, "--mode", "draft", "--input", str(src),
+           "--output", str(out), "--set", "run.part_rows=100", "--set", "generation.max_steps=3"]
     env = {**os.environ, "RSD_RAY_TEST_MARK": mark}  # inherited by every process of the job's Ray
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
