@@ -69,8 +69,7 @@ def submit(spec_path: Path, address: str, output: str, extra_args: list[str], ov
 
     try:
         client = JobSubmissionClient(address)
-        job_id = client.submit_job(entrypoint=entrypoint, runtime_env=spec.runtime_env or None,
-                                   metadata={"rsd_ray_spec": spec.name})
+        job_id = _submit_when_ready(client, entrypoint, spec)
     except AuthenticationError as e:
         raise JobError(f"{address} refused the token: {str(e).strip().splitlines()[0]}") from None
     except (ConnectionError, RuntimeError, ValueError) as e:
@@ -88,3 +87,18 @@ def submit(spec_path: Path, address: str, output: str, extra_args: list[str], ov
     status = client.get_job_status(job_id)
     log(f"job {job_id}: {status.value}")
     return 0 if status == JobStatus.SUCCEEDED else 1
+
+
+def _submit_when_ready(client, entrypoint: str, spec: JobSpec, ready_timeout_s: float = 120.0) -> str:
+    """Submit; a head that has just started answers "No available agent" until its job agent is up."""
+    import time
+
+    deadline = time.monotonic() + ready_timeout_s
+    while True:
+        try:
+            return client.submit_job(entrypoint=entrypoint, runtime_env=spec.runtime_env or None,
+                                     metadata={"rsd_ray_spec": spec.name})
+        except RuntimeError as e:
+            if "No available agent" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
