@@ -19,9 +19,6 @@ one that leaves it unused.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
-from rsd_ray.core.records import ScoreResult
 from rsd_ray.core.request import RequestState
 
 
@@ -60,17 +57,13 @@ def share_curve(rewards: list[float], deltas: list[float]) -> list[tuple[float, 
     return [(d, estimated_share(rewards, d)) for d in deltas]
 
 
-@dataclass
-class RecordingState(RequestState):
-    """An rsd request state that also keeps the reward of every draft step it had scored.
-
-    Output records keep rewards of accepted draft steps only (a target step is
-    not re-scored); calibration needs the rejected ones too.
-    """
-
-    draft_rewards: list[float] = field(default_factory=list)
-
-    def on_score(self, result: ScoreResult) -> None:
-        if not result.error:
-            self.draft_rewards.append(result.last)
-        super().on_score(result)
+def draft_rewards(state: RequestState) -> list[float]:
+    """The reward of every draft step an rsd request had scored, in order: accepted ones are
+    on its steps (target steps, even scored ones, are not draft steps), rejected ones in
+    `state.rejected` at the index of the step the target wrote instead."""
+    out: list[float] = []
+    for k in range(len(state.steps) + 1):
+        out += [r.reward for r in state.rejected if r.index == k]
+        if k < len(state.steps) and state.steps[k].source == "draft" and state.steps[k].reward is not None:
+            out.append(state.steps[k].reward)  # type: ignore[arg-type]
+    return out

@@ -99,11 +99,9 @@ class RequestState:
             self._pending = result
 
     def on_score(self, result: ScoreResult) -> None:
-        assert self._pending is not None, "on_score without a pending draft step"
-        if result.error:
-            return self.fail(f"prm: {result.error}")
-        self.counters.tokens_prm += result.tokens
-        pending, self._pending = self._pending, None
+        pending = self._scored(result)
+        if pending is None:
+            return
         if self._pending_target:  # a target step: scored for the record, taken whatever its reward
             self._pending_target = False
             return self._take(pending, "target", result.last)
@@ -129,6 +127,16 @@ class RequestState:
 
     def fail(self, message: str) -> None:
         self.error = message
+
+    def _scored(self, result: ScoreResult) -> StepResult | None:
+        """The pending step once its reward is in (PRM tokens counted); None if the PRM failed."""
+        assert self._pending is not None, "on_score without a pending step"
+        if result.error:
+            self.fail(f"prm: {result.error}")
+            return None
+        self.counters.tokens_prm += result.tokens
+        pending, self._pending = self._pending, None
+        return pending
 
     # -- the batched protocol: several calls per turn ------------------------------
     # A scheduler calls these; a state that needs several model calls in one turn

@@ -53,12 +53,9 @@ class SampleState(RequestState):
             self._take(result, "draft", None)
 
     def on_score(self, result: ScoreResult) -> None:
-        assert self._pending is not None, "on_score without a pending draft step"
-        if result.error:
-            return self.fail(f"prm: {result.error}")
-        self.counters.tokens_prm += result.tokens
-        pending, self._pending = self._pending, None
-        self._take(pending, "draft", result.last)  # best-of-n keeps every step; the reward is recorded
+        pending = self._scored(result)
+        if pending is not None:
+            self._take(pending, "draft", result.last)  # best-of-n keeps every step; the reward is recorded
 
 
 def spawn_samples(state: RequestState, n: int, scored: bool, temperature: float) -> list[SampleState]:

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from rsd_ray.config import Config, ConfigError, load_config, load_config_from
-from rsd_ray.core.calibration import RecordingState, estimated_share, pick_delta, share_curve
-from rsd_ray.core.records import RequestInput
+from rsd_ray.core.calibration import draft_rewards, estimated_share, pick_delta, share_curve
 from rsd_ray.jobs.common import JobError, check_output, load_rows, open_backend, resolve_input
+from rsd_ray.runner.modes import make_states
 from rsd_ray.runner.output import write_json
 
 
@@ -78,13 +78,8 @@ def calibrate(cfg: Config, budget: float, input_path: str | None = None, dataset
     try:
         with open_backend(cfg, ["rsd"]) as backend:
             t0 = time.perf_counter()
-            states = [RecordingState(RequestInput(r.id, r.problem or "", cfg.generation.seed), "rsd", cfg.rsd.build(),
-                                     cfg.generation.stop_rule(), delimiter=cfg.generation.delimiter) for r in cal]
-            for s, r in zip(states, cal):
-                if r.error:
-                    s.fail(r.error)
-            solved = backend.solve(states)
-            rewards = [x for s in solved for x in s.draft_rewards]
+            solved = backend.solve(make_states(cal, cfg, "rsd"))
+            rewards = [x for s in solved for x in draft_rewards(s)]
             if not rewards:
                 raise JobError("the calibration rows produced no scored draft step")
             delta = pick_delta(rewards, budget)

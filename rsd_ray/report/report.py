@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from rsd_ray.report.pareto import pareto_front
+from rsd_ray.runner.output import fmt, write_json
 
 COLUMNS = ["accuracy", "target_step_share", "acceptance_rate", "tokens_draft", "tokens_target", "tokens_prm",
            "flops_draft", "flops_target", "flops_prm", "flops_total", "wall_s", "rows_per_s", "rows", "errors"]
@@ -79,7 +80,7 @@ def markdown(report: dict, plot_name: str | None = None, note: str | None = None
              "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for c in report["cells"]:
         name = c["cell"] + (f" ({c['setting']})" if c["setting"] and "[" not in c["cell"] else "")
-        lines.append("| " + " | ".join([name, *(_fmt(c[k]) for k in keys),
+        lines.append("| " + " | ".join([name, *(fmt(c[k]) for k in keys),
                                         "**yes**" if c["pareto_flops"] else "", "**yes**" if c["pareto_wall"] else ""]) + " |")
     lines += ["", f"Pareto front, accuracy vs FLOPs: {', '.join(report['pareto']['flops']) or '-'}",
               "", f"Pareto front, accuracy vs wall time: {', '.join(report['pareto']['wall']) or '-'}"]
@@ -88,19 +89,8 @@ def markdown(report: dict, plot_name: str | None = None, note: str | None = None
     return "\n".join(lines) + "\n"
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1e5 else f"{v:.3e}"
-    if isinstance(v, int) and v >= 10**6:
-        return f"{v:.3e}"
-    return str(v)
-
-
 def write(report: dict, output: Path, stem: str = "report", plot: bool = True, note: str | None = None) -> dict[str, Path]:
     """DIR/<stem>.md, DIR/<stem>.json and (unless plot=False) DIR/accuracy_vs_cost.png."""
-    from rsd_ray.runner.output import write_json
 
     output.mkdir(parents=True, exist_ok=True)
     paths = {"json": output / f"{stem}.json", "md": output / f"{stem}.md"}

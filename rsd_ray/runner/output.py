@@ -1,7 +1,7 @@
-"""The output contract of DESIGN.md section 3: result records, results.parquet, summary.json.
+"""The output contract of DESIGN.md section 3: result records, their schema, metrics, summary.json.
 
 Files are written to a temporary name and renamed into place, so a reader
-(or a resumed job) never sees a half-written file.
+(or a resumed job) never sees a half-written file (results.parquet parts: sink.py).
 """
 
 from __future__ import annotations
@@ -52,13 +52,6 @@ def to_table(records: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(records, schema=SCHEMA)
 
 
-def write_parquet(records: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(to_table(records), tmp)
-    os.replace(tmp, path)
-
-
 def write_json(obj: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -84,11 +77,12 @@ def table(summary_by_mode: dict[str, dict]) -> str:
     cols = ["rows", "errors", "accuracy", "acceptance_rate", "target_step_share", "flops_total", "wall_s", "rows_per_s"]
     lines = ["| mode | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for mode, m in summary_by_mode.items():
-        lines.append(f"| {mode} | " + " | ".join(_fmt(m.get(c)) for c in cols) + " |")
+        lines.append(f"| {mode} | " + " | ".join(fmt(m.get(c)) for c in cols) + " |")
     return "\n".join(lines)
 
 
-def _fmt(v) -> str:
+def fmt(v) -> str:
+    """A table cell: 3 significant digits, large numbers in e-notation, "-" for none."""
     if v is None:
         return "-"
     if isinstance(v, float):

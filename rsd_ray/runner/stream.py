@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import pyarrow as pa
 
@@ -93,13 +94,8 @@ class SolveBatch:
 def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, grader: Grader,
                   samples: int) -> Iterator[pa.Table]:
     """Chunks of part_rows rows, each solved with continuous batching inside; one part per chunk."""
-    chunk: list[Row] = []
-    for row in RowFilter(cfg.data, done, source.limit).rows(source.iter_local()):
-        chunk.append(row)
-        if len(chunk) >= cfg.run.part_rows:
-            yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
-            chunk = []
-    if chunk:
+    rows = RowFilter(cfg.data, done, source.limit).rows(source.iter_local())
+    while chunk := list(islice(rows, cfg.run.part_rows)):
         yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
 
 

@@ -4,8 +4,9 @@ import random
 
 import pytest
 
-from rsd_ray.core.calibration import RecordingState, estimated_share, pick_delta, share_curve
+from rsd_ray.core.calibration import draft_rewards, estimated_share, pick_delta, share_curve
 from rsd_ray.core.records import RequestInput, ScoreResult, StepResult
+from rsd_ray.core.request import RequestState
 from rsd_ray.core.stopping import StopRule
 from rsd_ray.core.weighting import Weighting
 
@@ -56,13 +57,13 @@ def test_curve():
     assert share_curve([0.2, 0.8], [0.0, 0.5, 1.0]) == [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]
 
 
-def test_recording_state_keeps_rejected_rewards():
-    s = RecordingState(RequestInput("a", "1+1=?"), "rsd", Weighting("binary", 0.7), StopRule(100, 10, 50))
+def test_draft_rewards_include_the_rejected_steps():
+    s = RequestState(RequestInput("a", "1+1=?"), "rsd", Weighting("binary", 0.7), StopRule(100, 10, 50))
     s.on_draft(StepResult("a", "1+1=3", False, False, 5, 4))
     s.on_score(ScoreResult("a", (0.2,), 5))  # rejected: not in the output steps
     s.on_target(StepResult("a", "1+1=2", False, False, 5, 4))
     s.on_draft(StepResult("a", "\\boxed{2}", True, False, 5, 4))
     s.on_score(ScoreResult("a", (0.9, 0.95), 5))
-    assert s.draft_rewards == [0.2, 0.95]
+    assert draft_rewards(s) == [0.2, 0.95]
     assert [st.reward for st in s.steps] == [None, 0.95]
     assert s.counters.steps_draft_rejected == 1 and s.counters.steps_target == 1
