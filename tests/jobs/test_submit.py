@@ -32,8 +32,12 @@ def head():
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     dash = _free_port()
-    start = [str(BIN / "ray"), "start", "--head", f"--port={_free_port()}", "--dashboard-host=127.0.0.1",
-             f"--dashboard-port={dash}", "--num-cpus=8", f"--temp-dir={tmp / 'ray'}", "--disable-usage-stats"]
+    # Every port the head and its agents bind is a free one: a Ray that an earlier test ended may
+    # still hold a default port for a few seconds, and a job agent that cannot bind never comes up.
+    ports = [f"--{name}={_free_port()}" for name in ("port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+                                                     "runtime-env-agent-port", "metrics-export-port")]
+    start = [str(BIN / "ray"), "start", "--head", *ports, "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}",
+             "--num-cpus=8", f"--temp-dir={tmp / 'ray'}", "--disable-usage-stats"]
     subprocess.run(start, env=env, check=True, capture_output=True, timeout=180)
     try:
         yield f"http://127.0.0.1:{dash}", token, env
