@@ -117,7 +117,7 @@ class RunConfig:
     max_restarts: int = 3  # replica restarts per failing call before the run fails
     part_rows: int = 1000  # rows per committed output part: the most a kill can cost a resumed job
     clients: int = 2  # Ray Data map-stage actors per coordinator: one fills while another's batch drains
-    min_target_batch: int = 1  # local scheduler, rsd: call the target once this many requests wait for it
+    min_target_batch: int = 1  # rsd: call the target once this many requests wait for it (or nothing else can move)
     sd_target: bool = False  # set by the Ray backend when sd runs: target actors also hold the draft
 
 

@@ -10,12 +10,20 @@ a time-out; a failed or hung replica is restarted through the supervisor and
 the batch retried (calls carry their whole context, so a retry on a fresh
 replica is always safe). A role that keeps failing ends the run with an
 error that names it.
+
+`min_target_batch` (rsd) is the local scheduler's rule in this asynchronous
+setting: an idle target worker holds the first rejected request until k wait
+for the target, or until no live request is queued for or inside the draft
+or the PRM (then nothing else could join the call). A target call costs
+nearly as much for a few requests as for many, so gathering them saves
+target time; results do not change (each request's steps depend only on its
+own context).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import ray
@@ -44,13 +52,18 @@ class Coordinator:
     their requests share the same queues, so batches mix requests of every caller."""
 
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
-                 max_restarts: int, start_timeout_s: float):
+                 max_restarts: int, start_timeout_s: float, min_target_batch: int = 1):
         self.supervisor = supervisor
         self.replicas = replicas
         self.batch_size = batch_size
         self.timeout = call_timeout_s
         self.max_restarts = max_restarts
         self.start_timeout = start_timeout_s
+        self.min_target_batch = min_target_batch
+        self._owned: Counter[str] = Counter()  # requests queued for or inside each role's calls
+        self._moved: list[asyncio.Future] = []  # target workers waiting for the next routing
+        self._batches: dict[str, Counter[int]] = {}  # role -> call size -> calls (stats)
+        self._forced = 0  # target calls under min_target_batch because nothing else could move
         self.retries = 0
         self.finished = 0
         self._release: dict[tuple[str, int], list[str]] = {}
@@ -95,6 +108,8 @@ class Coordinator:
         if not s.done:
             if s.need in self._queues:
                 self._queues[s.need].put_nowait(s)  # type: ignore[index]
+                self._owned[s.need] += 1
+                self._wake()
                 return
             s.fail(f"needs the {s.need} role, which this run did not start")
         self._live -= 1
@@ -105,6 +120,26 @@ class Coordinator:
             self._release.setdefault(key, []).extend(s.release_ids())
         self._check(group)
         self._admit()
+        self._wake()
+
+    def _wake(self) -> None:
+        for f in self._moved:
+            if not f.done():
+                f.set_result(None)
+        self._moved.clear()
+
+    def _others_can_move(self) -> bool:
+        return any(n > 0 for role, n in self._owned.items() if role != "target")
+
+    async def _gather_target(self, q: asyncio.Queue) -> None:
+        """Hold the target call until min_target_batch requests wait, or nothing else can move."""
+        while q.qsize() + 1 < self.min_target_batch:
+            if not self._others_can_move():
+                self._forced += 1
+                return
+            f = asyncio.get_running_loop().create_future()
+            self._moved.append(f)
+            await f
 
     @staticmethod
     def _check(group: _Group) -> None:
@@ -117,15 +152,20 @@ class Coordinator:
             while True:
                 # A state may make several calls a turn (beam search): fill by calls.
                 batch = [await q.get()]
+                if role == "target" and self.min_target_batch > 1:
+                    await self._gather_target(q)
                 calls = [self._calls(role, batch[0])]
                 while sum(map(len, calls)) < self.batch_size and not q.empty():
                     batch.append(q.get_nowait())
                     calls.append(self._calls(role, batch[-1]))
-                results = await self._call(role, idx, [c for cs in calls for c in cs])
+                flat = [c for cs in calls for c in cs]
+                self._batches.setdefault(role, Counter())[len(flat)] += 1
+                results = await self._call(role, idx, flat)
                 at = 0
                 for s, cs in zip(batch, calls):
                     mine, at = results[at:at + len(cs)], at + len(cs)
                     {"draft": s.on_drafts, "target": s.on_targets, "prm": s.on_scores}[role](mine)
+                    self._owned[role] -= 1
                     self._route(s)
                 self._flush(role, idx)
         except asyncio.CancelledError:
@@ -174,4 +214,7 @@ class Coordinator:
 
     def stats(self) -> dict:
         """Progress and retries so far (served while solve() runs: this is an async actor)."""
-        return {"finished": self.finished, "retries": self.retries, "live": self._live, "queued": len(self._pending)}
+        return {"finished": self.finished, "retries": self.retries, "live": self._live, "queued": len(self._pending),
+                # per role: call size -> number of calls; forced: target calls sent under min_target_batch
+                # because no other request could move
+                "batches": {role: dict(c) for role, c in self._batches.items()}, "forced_target_calls": self._forced}

@@ -81,16 +81,28 @@ def answer_key(response: str) -> str | None:
     return a or None
 
 
-def vote(answers: list[str | None]) -> int:
+def vote(answers: list[str | None], same: Callable[[str, str], bool] | None = None) -> int:
     """Index of the first sample carrying the most frequent answer (ties: the answer seen first).
 
-    Samples without an answer do not vote; when none has one, sample 0.
+    Samples without an answer do not vote; when none has one, sample 0. With
+    `same` (math equivalence, from the grader) answers that differ as text but
+    agree as values ("1/2", "0.5") count as one: each distinct answer joins the
+    first earlier class whose first answer it equals, so `same` is called once
+    per pair of distinct texts at most.
     """
     tally = Tally(a for a in answers if a is not None)
     if not tally:
         return 0
-    best = max(tally.values())
-    return next(i for i, a in enumerate(answers) if a is not None and tally[a] == best)
+    classes: list[list[str]] = []  # distinct answers in first-seen order, grouped by value
+    for a in tally:
+        home = next((c for c in classes if same is not None and same(c[0], a)), None)
+        if home is None:
+            classes.append([a])
+        else:
+            home.append(a)
+    size = {a: sum(tally[b] for b in c) for c in classes for a in c}
+    best = max(size.values())
+    return next(i for i, a in enumerate(answers) if a is not None and size[a] == best)
 
 
 def aggregate(rewards: Iterable[float | None], how: str) -> float:
@@ -136,8 +148,8 @@ def merge(parent: RequestInput, samples: list[SampleState], pick: Callable[[list
     return out
 
 
-def pick_majority(samples: list[SampleState]) -> int:
-    return vote([answer_key(s.response) for s in samples])
+def pick_majority(same: Callable[[str, str], bool] | None = None) -> Callable[[list[SampleState]], int]:
+    return lambda samples: vote([answer_key(s.response) for s in samples], same)
 
 
 def pick_best(how: str) -> Callable[[list[SampleState]], int]:

@@ -89,6 +89,15 @@ class Grader:
         except (TimeoutError, ValueError) as e:
             return Grade(pred, None, str(e))
 
+    def equivalent(self, a: str, b: str) -> bool:
+        """Two final answers with the same value (the majority vote's classes); False if unsure."""
+        if a == b:
+            return True
+        try:
+            return self._call(op="verify", gold=f"\\boxed{{{a}}}", pred=f"\\boxed{{{b}}}")
+        except (TimeoutError, ValueError):
+            return False
+
     def check(self, gold: str, pred: str) -> bool:
         """Compare two texts as math-verify reads them (self-tests of references)."""
         return self._call(op="verify", gold=gold, pred=pred)

@@ -8,6 +8,7 @@ which is what makes `--backend local` a reference for `--backend ray`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -67,10 +68,13 @@ def make_states(rows: list[Row], cfg: Config, mode: str) -> list[RequestState]:
 SAMPLED = ("majority", "best_of_n")
 
 
-def reduce(states: list[RequestState], cfg: Config, mode: str) -> list[RequestState]:
-    """One state per row: a sampled mode's samples merged by its pick; other modes unchanged."""
+def reduce(states: list[RequestState], cfg: Config, mode: str,
+           same: Callable[[str, str], bool] | None = None) -> list[RequestState]:
+    """One state per row: a sampled mode's samples merged by its pick; other modes unchanged.
+
+    `same`: answer equivalence for the majority vote (the grader's); None compares texts."""
     if mode == "majority":
-        return reduce_samples(states, pick_majority)
+        return reduce_samples(states, pick_majority(same))
     if mode == "best_of_n":
         return reduce_samples(states, pick_best(cfg.baselines.aggregate))
     return states
@@ -84,7 +88,7 @@ def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader
     """
     if samples:
         rows = [replace(r, id=f"{r.id}#s{k}") for r in rows for k in range(samples)]
-    solved = {s.request.id: s for s in reduce(solve(make_states(rows, cfg, mode)), cfg, mode)}
+    solved = {s.request.id: s for s in reduce(solve(make_states(rows, cfg, mode)), cfg, mode, grader.equivalent)}
     records = []
     for row in rows:
         s = solved[row.id]

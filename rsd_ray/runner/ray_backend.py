@@ -75,7 +75,8 @@ class RayBackend:
         sup = Supervisor.remote(cfg, roles)
         replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
         coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
-                                     cfg.run.start_timeout_s) for _ in range(cfg.run.coordinators)]
+                                     cfg.run.start_timeout_s, cfg.run.min_target_batch)
+                  for _ in range(cfg.run.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:

@@ -97,3 +97,25 @@ def test_replicas_and_coordinators_share_the_work_and_change_nothing(ray_local):
             assert len(calls) == 2 and min(calls) > 0, (role, calls)
     finally:
         backend.close()
+
+
+def test_min_target_batch_gathers_rejected_requests_and_changes_nothing(ray_local):
+    from rsd_ray.config import load_config
+
+    k = 3
+    cfg = load_config(overrides=["run.backend=ray", "run.batch_size=8", f"run.min_target_batch={k}",
+                                 "run.call_timeout_s=120"])
+    rows = zoo_rows(32)
+    local = responses(LocalBackend.load(cfg, ["rsd"]).solve(make_states(rows, cfg, "rsd")))
+    backend = RayBackend.start(cfg, ["rsd"])
+    try:
+        out = backend.solve(make_states(rows, cfg, "rsd"))
+        assert responses(out) == local
+        stats = ray.get(backend.coordinators[0].stats.remote())
+        sizes = stats["batches"]["target"]
+        # a target call under k happens only when no request could move elsewhere
+        short = sum(n for size, n in sizes.items() if size < k)
+        assert short <= stats["forced_target_calls"], stats
+        assert any(size >= k for size in sizes), stats
+    finally:
+        backend.close()

@@ -33,6 +33,21 @@ def test_vote_picks_the_first_sample_with_the_most_frequent_answer():
     assert vote([None, None]) == 0
 
 
+def test_vote_counts_equal_values_as_one_answer_when_given_an_equivalence():
+    from fractions import Fraction
+
+    calls = []
+
+    def same(a, b):
+        calls.append((a, b))
+        return Fraction(a) == Fraction(b)
+
+    answers = ["3", "1/2", "0.5", "3", "2/4", None]
+    assert vote(answers) == 0  # as texts: "3" twice beats every half once
+    assert vote(answers, same) == 1  # as values: one half three times
+    assert len(calls) <= 3 * 2  # each distinct text against the classes before it, at most
+
+
 def test_aggregates():
     r = [0.9, 0.5, 0.8]
     assert aggregate(r, "last") == 0.8
@@ -101,7 +116,7 @@ def finished_sample(k, texts, rewards=None, tokens=3, error=None):
 def test_merge_takes_the_picked_sample_and_every_samples_counters():
     samples = [finished_sample(0, ["a", "\\boxed{3}"]), finished_sample(1, ["b", "\\boxed{4}"]),
                finished_sample(2, ["c", "\\boxed{4}"])]
-    out = merge(RequestInput("p1", "q"), list(reversed(samples)), pick_majority)
+    out = merge(RequestInput("p1", "q"), list(reversed(samples)), pick_majority())
     assert out.request.id == "p1" and out.response == "b\n\n\\boxed{4}" and out.finish_reason == "eos"
     assert out.counters.tokens_draft == 3 * 2 * 4
     assert out.counters.tokens_draft_discarded == 2 * 2 * 3  # generated tokens of the two samples not picked
@@ -138,7 +153,7 @@ def test_samples_run_under_the_scheduler_and_vote():
     released = []
     kids = spawn_samples(parent(), 4, scored=False, temperature=0.9)
     done = list(drive(kids, 2, draft=draft, release=released.extend))
-    (out,) = reduce_samples(done, pick_majority)
+    (out,) = reduce_samples(done, pick_majority())
     assert out.response == "\\boxed{6}" and sorted(released) == sorted(answers)
 
 

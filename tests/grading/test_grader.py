@@ -40,3 +40,9 @@ def test_choices_and_missing_answers(grader):
     assert grader.grade("I pick B.", "C", "choice").correct is False
     assert grader.grade("no final answer", "3").correct is False
     assert grader.grade(r"\boxed{3}", None).correct is None
+
+
+def test_equivalent_answers_for_the_majority_vote(grader):
+    assert grader.equivalent("\\frac{1}{2}", "0.5")
+    assert grader.equivalent("x+1", "1+x")
+    assert not grader.equivalent("3", "4")
