@@ -17,7 +17,9 @@ for the target, or until no live request is queued for or inside the draft
 or the PRM (then nothing else could join the call). A target call costs
 nearly as much for a few requests as for many, so gathering them saves
 target time; results do not change (each request's steps depend only on its
-own context).
+own context). Requests owned by the target (parked or inside its call) do
+not count toward batch_size then, up to `max_in_flight` in all, as in the
+local scheduler: the draft and the PRM keep full batches meanwhile.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class Coordinator:
     their requests share the same queues, so batches mix requests of every caller."""
 
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
-                 max_restarts: int, start_timeout_s: float, min_target_batch: int = 1):
+                 max_restarts: int, start_timeout_s: float, min_target_batch: int = 1, max_in_flight: int = 0):
         self.supervisor = supervisor
         self.replicas = replicas
         self.batch_size = batch_size
@@ -60,10 +62,13 @@ class Coordinator:
         self.max_restarts = max_restarts
         self.start_timeout = start_timeout_s
         self.min_target_batch = min_target_batch
+        self.max_in_flight = max(batch_size, max_in_flight)
         self._owned: Counter[str] = Counter()  # requests queued for or inside each role's calls
         self._moved: list[asyncio.Future] = []  # target workers waiting for the next routing
         self._batches: dict[str, Counter[int]] = {}  # role -> call size -> calls (stats)
         self._forced = 0  # target calls under min_target_batch because nothing else could move
+        self._admitting = False
+        self._most_live = 0
         self.retries = 0
         self.finished = 0
         self._release: dict[tuple[str, int], list[str]] = {}
@@ -93,14 +98,27 @@ class Coordinator:
             self._workers = [asyncio.create_task(self._worker(role, i))
                              for role in self.replicas for i in range(len(self.replicas[role]))]
 
+    def _load(self) -> int:
+        """What counts toward batch_size: requests owned by the target do not, while gathering."""
+        moving = self._live - self._owned["target"]
+        return moving if self.min_target_batch > 1 and moving > 0 else self._live
+
     def _admit(self) -> None:
-        while self._pending and self._live < self.batch_size:
+        self._admitting = True
+        try:
+            self._admit_some()
+        finally:
+            self._admitting = False
+
+    def _admit_some(self) -> None:
+        while self._pending and self._load() < self.batch_size and self._live < self.max_in_flight:
             s, group = self._pending.popleft()
             if s.done:  # failed before it started (a bad row)
                 group.finished.append(s)
                 self._check(group)
                 continue
             self._live += 1
+            self._most_live = max(self._most_live, self._live)
             self._group_of[id(s)] = group
             self._route(s)
 
@@ -109,6 +127,8 @@ class Coordinator:
             if s.need in self._queues:
                 self._queues[s.need].put_nowait(s)  # type: ignore[index]
                 self._owned[s.need] += 1
+                if s.need == "target" and self.min_target_batch > 1 and not self._admitting:
+                    self._admit()  # a parked request frees its place in the draft's and PRM's batches
                 self._wake()
                 return
             s.fail(f"needs the {s.need} role, which this run did not start")
@@ -215,6 +235,7 @@ class Coordinator:
     def stats(self) -> dict:
         """Progress and retries so far (served while solve() runs: this is an async actor)."""
         return {"finished": self.finished, "retries": self.retries, "live": self._live, "queued": len(self._pending),
+                "most_live": self._most_live,
                 # per role: call size -> number of calls; forced: target calls sent under min_target_batch
                 # because no other request could move
                 "batches": {role: dict(c) for role, c in self._batches.items()}, "forced_target_calls": self._forced}

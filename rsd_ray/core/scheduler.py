@@ -31,13 +31,19 @@ Score = Callable[[list[ScoreCall]], list[ScoreResult]]
 def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | None = None,
           target: Generate | None = None, prm: Score | None = None,
           release: Callable[[list[str]], None] | None = None,
-          min_target_batch: int = 1) -> Iterator[RequestState]:
+          min_target_batch: int = 1, max_in_flight: int = 0) -> Iterator[RequestState]:
     """Run every request to its end; yields each as soon as it finishes."""
     pending = iter(requests)
     active: list[RequestState] = []
     exhausted = False
+    cap = max(batch_size, max_in_flight)  # callers pass RunConfig.in_flight_cap()
+
+    def load() -> int:  # what counts toward batch_size: parked requests do not (see above)
+        moving = sum(r.need != "target" for r in active)
+        return moving if min_target_batch > 1 and moving else len(active)
+
     while True:
-        while not exhausted and len(active) < batch_size:
+        while not exhausted and load() < batch_size and len(active) < cap:
             nxt = next(pending, None)
             if nxt is None:
                 exhausted = True

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from rsd_ray.models.kv import PackedBatch, SeqState, common_steps, pack, unpack
+from rsd_ray.models.kv import KVArena, PackedBatch, SeqState, common_steps, pack
 
 
 def plan_groups(lengths: list[int], overhead: int) -> list[list[int]]:
@@ -48,6 +48,7 @@ class CachedModel:
         self.pad_id = pad_id
         self.num_layers = num_layers
         self.states: dict[str, SeqState] = {}
+        self.arena = KVArena(num_layers)
         # The fixed cost of one more forward, in tokens of padded prefill (plan_groups). Measured
         # on the zoo on one CPU thread: about 15 ms per target forward against 0.3 ms per prefill
         # token of its 6.8M parameters, i.e. ~3e8 / parameters; never under 16.
@@ -60,7 +61,7 @@ class CachedModel:
         state = self.states.get(request_id)
         if state is None:
             ids = prompt_ids()
-            state = self.states[request_id] = SeqState(tokens=list(ids), prompt_len=len(ids))
+            state = self.states[request_id] = SeqState(tokens=list(ids), prompt_len=len(ids), slot=self.arena.alloc())
         keep = common_steps(state.steps, steps)
         state.truncate_steps(keep)
         for k in range(keep, len(steps)):
@@ -68,10 +69,12 @@ class CachedModel:
         return state
 
     @torch.no_grad()
-    def prefill(self, states: list[SeqState], forward: Callable[[PackedBatch], object]) -> tuple[object, PackedBatch, list[int]]:
-        """One forward over every request's uncached tokens; returns the model output and the layout."""
+    def prefill(self, states: list[SeqState], forward: Callable[[PackedBatch], object],
+                room: int = 0) -> tuple[object, PackedBatch, list[int]]:
+        """One forward over every request's uncached tokens; returns the model output and the layout.
+        `room`: tokens a decode loop will append to this batch's cache (reserved, so nothing is copied)."""
         news = [s.uncached() for s in states]
-        batch = pack(states, news, self.pad_id, self.num_layers, self.device)
+        batch = pack(states, news, self.pad_id, self.arena, self.device, room)
         return forward(batch), batch, batch.new_lens
 
     @torch.no_grad()
@@ -87,7 +90,7 @@ class CachedModel:
         for g in groups[:-1]:
             sub = [states[i] for i in g]
             new = [s.uncached()[: -keep] for s in sub]
-            batch = pack(sub, new, self.pad_id, self.num_layers, self.device)
+            batch = pack(sub, new, self.pad_id, self.arena, self.device)
             forward(batch)
             self.store(sub, batch, batch.new_lens)
             for i, n in zip(g, batch.new_lens):
@@ -95,9 +98,12 @@ class CachedModel:
         return fed
 
     def store(self, states: list[SeqState], batch: PackedBatch, fed: list[int]) -> None:
-        for i, s in enumerate(states):
-            s.kv = unpack(batch.cache, batch.attention_mask, i)
-            s.cached += fed[i]
+        """Keep the first `fed[i]` new columns of each row (its new tokens, then any decoded ones)."""
+        N = batch.input_ids.shape[1]
+        self.arena.store(batch.cache, list(range(len(states))), [batch.width + N - n for n in batch.new_lens], fed,
+                         [s.slot for s in states], [s.cached for s in states])
+        for s, n in zip(states, fed):
+            s.cached += n
 
     @property
     def device(self) -> torch.device:
@@ -108,4 +114,6 @@ class CachedModel:
 
     def release(self, request_ids: list[str]) -> None:
         for r in request_ids:
-            self.states.pop(r, None)
+            state = self.states.pop(r, None)
+            if state is not None:
+                self.arena.release(state.slot)

@@ -1,15 +1,22 @@
-"""Per-request KV caches and their packing into one padded batch.
+"""Every live request's KV cache in one arena per model, and its packing into padded batches.
 
-Each request keeps its own keys/values (one [1, heads, T, dim] pair per
-layer). A batched call lays requests out as
+The arena holds, per layer, keys and values as [slots, heads, length, dim]:
+one row (slot) per live request, its cached tokens at their own positions
+0..c_i-1. A batched call gathers its requests' rows with one index_select per
+layer and lays them out as
 
-    [pad .. pad][cached c_i][pad .. pad][new n_i]   (attention mask 0 on pads)
+    [cached c_i][hole .. ][pad .. pad][new n_i]   (attention mask 0 on holes and pads)
 
-so requests with different cached and new lengths share one forward; the
-explicit position ids keep RoPE positions true. Afterwards each request's
-cache is cut back out of the batch by its mask. A real GPU server would use
-paged attention; on the zoo this keeps every step's cost proportional to its
-own new tokens, not to the whole prefix.
+(C = the longest cached prefix, N = the longest new segment), so requests
+with different cached and new lengths share one forward; explicit position
+ids keep RoPE positions true. The decode loop appends columns in place
+(GrowingLayer). Afterwards each request's new tokens, one contiguous range of
+columns per row, go back into its slot with one scatter per layer.
+
+Per-request tensors (what this replaced) cost B small copies per layer in and
+out of every call: a third of the PRM's time in rsd on the zoo. A GPU server
+would use paged attention; here a step still costs work for its own tokens
+only, not for the whole prefix.
 """
 
 from __future__ import annotations
@@ -18,18 +25,16 @@ from dataclasses import dataclass, field
 
 import torch
 from transformers import DynamicCache
-
-KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer, [1, kv_heads, T, head_dim]
-
+from transformers.cache_utils import Cache, DynamicLayer
 
 @dataclass
 class SeqState:
-    """What one model knows of one request: its tokens, where each step ends, its KV cache."""
+    """What one model knows of one request: its tokens, where each step ends, its arena slot."""
 
     tokens: list[int] = field(default_factory=list)
     step_ends: list[int] = field(default_factory=list)  # token index just after each committed step
     steps: list[str] = field(default_factory=list)
-    kv: KV | None = None  # covers tokens[:cached]
+    slot: int = -1  # its row in the model's KVArena, which holds tokens[:cached]
     cached: int = 0
     rewards: list[float] = field(default_factory=list)  # PRM only: the reward read at each step's end
     prompt_len: int = 0
@@ -41,10 +46,7 @@ class SeqState:
         cut = self.step_ends[keep - 1] if keep > 0 else self.prompt_len
         del self.steps[keep:], self.step_ends[keep:], self.rewards[keep:]
         del self.tokens[cut:]
-        if self.cached > cut:
-            self.kv = [(k[:, :, :cut], v[:, :, :cut]) for k, v in self.kv] if self.kv else None
-            self.cached = cut
-
+        self.cached = min(self.cached, cut)  # what the arena holds past the cut is never read again
 
     def append_step(self, text: str, ids: list[int]) -> None:
         self.tokens += ids
@@ -55,7 +57,6 @@ class SeqState:
         """Tokens to feed next; at least one, so that the call has logits to read."""
         if self.cached >= len(self.tokens):
             self.cached = len(self.tokens) - 1
-            self.kv = [(k[:, :, : self.cached], v[:, :, : self.cached]) for k, v in self.kv] if self.kv else None
         return self.tokens[self.cached:]
 
 
@@ -75,11 +76,136 @@ class PackedBatch:
     position_ids: torch.Tensor  # [B, N]
     cache: DynamicCache
     new_lens: list[int]
+    width: int  # C: columns given to cached tokens; row i's new tokens start at C + N - new_lens[i]
 
 
-def pack(states: list[SeqState], new: list[list[int]], pad_id: int, num_layers: int,
-         device: torch.device | str = "cpu") -> PackedBatch:
-    """Lay out cached KV and new tokens of several requests as one padded batch."""
+class GrowingLayer(DynamicLayer):
+    """A cache layer whose keys and values are views into a buffer with room to grow.
+
+    transformers' DynamicLayer appends by torch.cat, which copies the whole
+    cache on every decoded token: on the zoo's target at batch 64 that copy
+    cost as much as a quarter of a decode forward. Here a token is written in
+    place; the buffer doubles only when the room reserved at pack time runs out.
+    """
+
+    def __init__(self, capacity: int, keys: torch.Tensor | None = None, values: torch.Tensor | None = None,
+                 length: int = 0):
+        super().__init__()
+        self.capacity = capacity  # columns to allocate at the first update (when no buffer is given)
+        self.length = length
+        if keys is not None:
+            self._buffers(keys, values)
+
+    def _buffers(self, k: torch.Tensor, v: torch.Tensor) -> None:
+        self._k, self._v = k, v
+        self.device = k.device
+        self.is_initialized = True
+        self.keys, self.values = k[:, :, : self.length], v[:, :, : self.length]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        t = key_states.shape[-2]
+        if not self.is_initialized:
+            B, H, _, D = key_states.shape
+            cap = max(t, self.capacity)
+            self._buffers(key_states.new_empty((B, H, cap, D)), value_states.new_empty((B, H, cap, D)))
+        end = self.length + t
+        if end > self._k.shape[2]:  # out of room: grow by doubling (rare: the room covers a step)
+            k = self._k.new_empty((*self._k.shape[:2], 2 * end, self._k.shape[3]))
+            v = self._v.new_empty(k.shape)
+            k[:, :, : self.length], v[:, :, : self.length] = self.keys, self.values
+            self._k, self._v = k, v
+        self._k[:, :, self.length:end] = key_states
+        self._v[:, :, self.length:end] = value_states
+        self.length = end
+        self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
+        return self.keys, self.values
+
+
+class GrowingCache(DynamicCache):
+    """A DynamicCache made of GrowingLayers (built directly: DynamicCache's own constructor makes DynamicLayers)."""
+
+    def __init__(self, layers: list[GrowingLayer]):
+        Cache.__init__(self, layers=layers)
+
+
+class KVArena:
+    """One model's cache: per layer, keys and values of every live request, one row (slot) each.
+
+    Rows and length grow by doubling (a copy, rare); a released slot is reused.
+    Unused and stale positions are zeros or old keys: always finite, always masked.
+    """
+
+    def __init__(self, num_layers: int):
+        self.num_layers = num_layers
+        self.k: list[torch.Tensor] = []  # per layer [slots, heads, length, dim]; created at the first store
+        self.v: list[torch.Tensor] = []
+        self.rows = 0
+        self.free: list[int] = []
+
+    def alloc(self) -> int:
+        if not self.free:
+            grown = max(8, 2 * self.rows)
+            self.free = list(range(grown - 1, self.rows - 1, -1))
+            self.rows = grown
+            if self.k:
+                self._resize(grown, self.k[0].shape[2])
+        return self.free.pop()
+
+    def release(self, slot: int) -> None:
+        self.free.append(slot)
+
+    def _resize(self, rows: int, length: int) -> None:
+        for t in (self.k, self.v):
+            for i, old in enumerate(t):
+                new = old.new_zeros((rows, old.shape[1], length, old.shape[3]))
+                new[: old.shape[0], :, : old.shape[2]] = old
+                t[i] = new
+
+    def gather(self, slots: list[int], cached: int, extra: int) -> "GrowingCache":
+        """A batch cache of these slots' first `cached` positions, with room for `extra` more."""
+        if cached == 0 or not self.k:
+            return GrowingCache([GrowingLayer(extra) for _ in range(self.num_layers)])
+        idx = torch.tensor(slots, device=self.k[0].device)
+        layers = []
+        for k, v in zip(self.k, self.v):
+            ks = k.new_empty((len(slots), k.shape[1], cached + extra, k.shape[3]))
+            vs = v.new_empty(ks.shape)
+            ks[:, :, :cached] = k[:, :, :cached].index_select(0, idx)
+            vs[:, :, :cached] = v[:, :, :cached].index_select(0, idx)
+            layers.append(GrowingLayer(extra, ks, vs, length=cached))
+        return GrowingCache(layers)
+
+    def store(self, cache: "GrowingCache", rows: list[int], starts: list[int], counts: list[int],
+              slots: list[int], dest: list[int]) -> None:
+        """Copy batch row r's columns [start, start + count) to slot s's positions [dest, dest + count)."""
+        if not any(counts):
+            return
+        first = cache.layers[0].keys
+        if not self.k:
+            for layer in cache.layers:
+                shape = (self.rows, layer.keys.shape[1], max(64, max(d + n for d, n in zip(dest, counts))),
+                         layer.keys.shape[3])
+                self.k.append(layer.keys.new_zeros(shape))
+                self.v.append(layer.values.new_zeros(shape))
+        need = max(d + n for d, n in zip(dest, counts))
+        if need > self.k[0].shape[2]:
+            self._resize(self.rows, max(need, 2 * self.k[0].shape[2]))
+        dev = first.device
+        r_idx = torch.tensor([r for r, n in zip(rows, counts) for _ in range(n)], device=dev)
+        src = torch.tensor([a + j for a, n in zip(starts, counts) for j in range(n)], device=dev)
+        s_idx = torch.tensor([s for s, n in zip(slots, counts) for _ in range(n)], device=dev)
+        dst = torch.tensor([d + j for d, n in zip(dest, counts) for j in range(n)], device=dev)
+        for k, v, layer in zip(self.k, self.v, cache.layers):
+            k[s_idx, :, dst] = layer.keys[r_idx, :, src]
+            v[s_idx, :, dst] = layer.values[r_idx, :, src]
+
+
+def pack(states: list[SeqState], new: list[list[int]], pad_id: int, arena: KVArena,
+         device: torch.device | str = "cpu", room: int = 0) -> PackedBatch:
+    """Lay out cached KV and new tokens of several requests as one padded batch.
+
+    `room`: tokens the caller will append after this forward (a decode loop):
+    the cache is allocated with that much space, so appending copies nothing."""
     B = len(states)
     C = max(s.cached for s in states)
     N = max(len(n) for n in new)
@@ -88,29 +214,8 @@ def pack(states: list[SeqState], new: list[list[int]], pad_id: int, num_layers: 
     pos = torch.zeros((B, N), dtype=torch.long)
     for i, (s, n) in enumerate(zip(states, new)):
         ids[i, N - len(n):] = torch.tensor(n, dtype=torch.long)
-        mask[i, C - s.cached: C] = 1
+        mask[i, : s.cached] = 1
         mask[i, C + N - len(n):] = 1
         pos[i, N - len(n):] = torch.arange(s.cached, s.cached + len(n))
-    cache = DynamicCache()
-    if C > 0:
-        layers = []
-        ref = next(s.kv for s in states if s.kv)
-        for layer in range(num_layers):
-            k0, v0 = ref[layer]
-            ks = k0.new_zeros((B, k0.shape[1], C, k0.shape[3]))
-            vs = v0.new_zeros((B, v0.shape[1], C, v0.shape[3]))
-            for i, s in enumerate(states):
-                if s.cached:
-                    k, v = s.kv[layer]
-                    ks[i, :, C - s.cached:] = k[0]
-                    vs[i, :, C - s.cached:] = v[0]
-            layers.append((ks, vs))
-        cache = DynamicCache(ddp_cache_data=layers)
-    return PackedBatch(ids.to(device), mask.to(device), pos.to(device), cache, [len(n) for n in new])
-
-
-def unpack(cache: DynamicCache, mask: torch.Tensor, row: int) -> KV:
-    """One request's KV back out of a batch cache (only the positions its mask marks real)."""
-    keep = mask[row, : cache.layers[0].keys.shape[2]].nonzero().squeeze(-1)
-    return [(layer.keys[row : row + 1, :, keep].clone(), layer.values[row : row + 1, :, keep].clone())
-            for layer in cache.layers]
+    cache = arena.gather([s.slot for s in states], C, N + room)
+    return PackedBatch(ids.to(device), mask.to(device), pos.to(device), cache, [len(n) for n in new], C)

@@ -26,6 +26,7 @@ class LocalBackend:
     prm: PRM | None = None
     assisted: AssistedEngine | None = None  # sd: serves the target role (speculative calls and plain ones)
     min_target_batch: int = 1  # run.min_target_batch: see core/scheduler.py
+    max_in_flight: int = 0  # RunConfig.in_flight_cap(): see core/scheduler.py
 
     @classmethod
     def load(cls, cfg: Config, modes: list[str]) -> "LocalBackend":
@@ -36,7 +37,7 @@ class LocalBackend:
                 build_generator(cfg, "draft") if "draft" in need else None,
                 build_generator(cfg, "target") if "target" in need else None,
                 build_prm(cfg) if "prm" in need else None,
-                min_target_batch=cfg.run.min_target_batch)
+                min_target_batch=cfg.run.min_target_batch, max_in_flight=cfg.run.in_flight_cap())
         if "sd" in modes:  # one process: the sd engine shares the loaded draft and target weights
             b.assisted = AssistedEngine(b.target, b.draft.model)  # type: ignore[arg-type, union-attr]
         return b
@@ -49,7 +50,7 @@ class LocalBackend:
                           target=target.generate_steps if target else None,
                           prm=self.prm.score if self.prm else None,
                           release=lambda ids: [e.release(ids) for e in engines],
-                          min_target_batch=self.min_target_batch))
+                          min_target_batch=self.min_target_batch, max_in_flight=self.max_in_flight))
 
     def sizes(self, mode: str) -> ModelSizes:
         used = ROLES_OF[mode]

@@ -117,5 +117,8 @@ def test_min_target_batch_gathers_rejected_requests_and_changes_nothing(ray_loca
         short = sum(n for size, n in sizes.items() if size < k)
         assert short <= stats["forced_target_calls"], stats
         assert any(size >= k for size in sizes), stats
+        # parked requests free their place: more than a batch in flight, at most batch_size + k
+        assert 8 < stats["most_live"] <= 8 + k, stats
+        assert max(max(c) for c in stats["batches"].values()) <= 8, stats
     finally:
         backend.close()

@@ -70,3 +70,44 @@ def test_min_target_batch_gathers_rejected_requests_and_changes_no_result():
     assert len(gathered) < len(every)
     # a call below the minimum happens only when nothing else could move (the tail)
     assert sum(b < 6 for b in gathered) <= 3
+
+
+def test_parked_requests_free_their_place_for_others_up_to_max_in_flight():
+    import random
+
+    calls = {"draft": [], "prm": [], "target": []}
+    live: set[str] = set()
+    most = [0]
+
+    def draft(cs):
+        calls["draft"].append(len(cs))
+        live.update(c.request_id for c in cs)
+        most[0] = max(most[0], len(live))
+        return [StepResult(c.request_id, f"d{len(c.steps)}", False, False, 1, 1) for c in cs]
+
+    def prm(cs):
+        calls["prm"].append(len(cs))
+        return [ScoreResult(c.request_id, (random.Random(f"{c.request_id}{len(c.steps)}").random() + 0.4,), 1)
+                for c in cs]
+
+    def target(cs):
+        calls["target"].append(len(cs))
+        return [StepResult(c.request_id, f"t{len(c.steps)}", False, False, 1, 1) for c in cs]
+
+    steps = [3 + i % 7 for i in range(60)]
+    held = {s.request.id: [x.text for x in s.steps]
+            for s in drive(make(60, steps), 8, draft=draft, prm=prm, target=target, min_target_batch=6)}
+    base = {k: list(v) for k, v in calls.items()}
+    for v in calls.values():
+        v.clear()
+    live.clear()
+    most[0] = 0
+    freed = {s.request.id: [x.text for x in s.steps]
+             for s in drive(make(60, steps), 8, draft=draft, prm=prm, target=target, min_target_batch=6,
+                            max_in_flight=14, release=live.difference_update)}
+    assert freed == held  # same steps for every request
+    assert max(max(v) for v in calls.values()) <= 8  # no engine call over batch_size
+    assert 8 < most[0] <= 14  # more than a batch in flight, never over the cap
+    # parked requests no longer shrink the draft's calls: fewer, fuller ones
+    assert len(calls["draft"]) < len(base["draft"])
+    assert sum(calls["draft"]) / len(calls["draft"]) > sum(base["draft"]) / len(base["draft"])
