@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--min-target-batch", type=int,
                    help="run.min_target_batch: rejected rsd requests gathered per target call "
-                        "(default: half the batch size; 1 calls the target every round)")
+                        "(default: run.min_target_batch, whose 0 means half the batch size; 1 calls the target every round)")
 
 
 class Timers:
@@ -151,7 +151,8 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
     acceptance = rsd["steps_draft_accepted"] / drafted
     sizes = backend.sizes("rsd")
     result = {
-        "rows": len(rows), "batch_size": cfg.run.batch_size, "min_target_batch": cfg.run.min_target_batch, "reps": reps, "warmup_rows": warmup_rows,
+        "rows": len(rows), "batch_size": cfg.run.batch_size, "min_target_batch": cfg.run.target_gather(),
+        "max_in_flight": cfg.run.in_flight_cap(), "reps": reps, "warmup_rows": warmup_rows,
         "delta": cfg.rsd.delta, "weighting": cfg.rsd.weighting,
         "wall_s": {m: [x["wall_s"] for x in runs[m]] for m in MODES},
         "cpu_s": {m: [x["cpu_s"] for x in runs[m]] for m in MODES},
@@ -235,7 +236,8 @@ def main(args: argparse.Namespace) -> int:
         cfg.run.backend = "local"
         if args.batch_size:
             cfg.run.batch_size = args.batch_size
-        cfg.run.min_target_batch = args.min_target_batch or max(1, cfg.run.batch_size // 2)
+        if args.min_target_batch:
+            cfg.run.min_target_batch = args.min_target_batch
         if args.reps < 1 or args.rows < 1:
             raise JobError("--reps and --rows must be >= 1")
         cfg.data.preset = cfg.data.preset or "zoo"

@@ -37,7 +37,7 @@ class LocalBackend:
                 build_generator(cfg, "draft") if "draft" in need else None,
                 build_generator(cfg, "target") if "target" in need else None,
                 build_prm(cfg) if "prm" in need else None,
-                min_target_batch=cfg.run.min_target_batch, max_in_flight=cfg.run.in_flight_cap())
+                min_target_batch=cfg.run.target_gather(), max_in_flight=cfg.run.in_flight_cap())
         if "sd" in modes:  # one process: the sd engine shares the loaded draft and target weights
             b.assisted = AssistedEngine(b.target, b.draft.model)  # type: ignore[arg-type, union-attr]
         return b

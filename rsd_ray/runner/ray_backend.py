@@ -75,7 +75,7 @@ class RayBackend:
         sup = Supervisor.remote(cfg, roles)
         replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
         coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
-                                     cfg.run.start_timeout_s, cfg.run.min_target_batch, cfg.run.in_flight_cap())
+                                     cfg.run.start_timeout_s, cfg.run.target_gather(), cfg.run.in_flight_cap())
                   for _ in range(cfg.run.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)
 

@@ -55,3 +55,16 @@ def test_shipped_recipes_validate():
     for r in recipes:
         cfg = load_config(r)
         assert cfg.prompt.chat and not cfg.target.trust_remote_code
+
+
+def test_target_gather_defaults_to_half_the_batch_and_sets_the_in_flight_cap():
+    from rsd_ray.config import load_config
+
+    run = load_config(overrides=["run.batch_size=64"]).run
+    assert (run.target_gather(), run.in_flight_cap()) == (32, 96)
+    run = load_config(overrides=["run.batch_size=64", "run.min_target_batch=1"]).run
+    assert (run.target_gather(), run.in_flight_cap()) == (1, 64)  # no gathering: nothing is parked
+    run = load_config(overrides=["run.batch_size=64", "run.min_target_batch=48", "run.max_in_flight=80"]).run
+    assert (run.target_gather(), run.in_flight_cap()) == (48, 80)
+    with pytest.raises(ConfigError):
+        load_config(overrides=["run.max_in_flight=-1"])
