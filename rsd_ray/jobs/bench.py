@@ -183,7 +183,9 @@ def ratios(runs: dict, last: dict, key: str, role_key: str) -> dict:
     rsd = last["rsd"]
     drafted = rsd["steps_draft_accepted"] + rsd["steps_draft_rejected"]
     role = {k: statistics.median(x[role_key].get(k, 0.0) for x in runs["rsd"]) for k in ("draft", "prm", "target")}
-    role["scheduler_and_rest"] = med["rsd"] - sum(role.values())
+    # per repetition, then the median (a difference of medians of different repetitions can go negative)
+    role["scheduler_and_rest"] = statistics.median(
+        x[key] - sum(x[role_key].get(k, 0.0) for k in ("draft", "prm", "target")) for x in runs["rsd"])
     cost = {
         "draft_step_s": med["draft"] / last["draft"]["steps"],
         "target_step_s": med["target"] / last["target"]["steps"],
