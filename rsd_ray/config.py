@@ -129,7 +129,7 @@ class RunConfig:
 
     def target_gather(self) -> int:
         """min_target_batch resolved: requests gathered per target call."""
-        return self.min_target_batch or max(1, self.batch_size // 2)
+        return min(self.min_target_batch or max(1, self.batch_size // 2), self.batch_size)  # never over a call
 
     def in_flight_cap(self) -> int:
         """Requests in flight at most (schedulers): see max_in_flight."""

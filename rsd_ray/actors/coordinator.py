@@ -69,6 +69,7 @@ class Coordinator:
         self._forced = 0  # target calls under min_target_batch because nothing else could move
         self._admitting = False
         self._most_live = 0
+        self._gathering: asyncio.Lock | None = None  # made in the actor's event loop (_start_workers)
         self.retries = 0
         self.finished = 0
         self._release: dict[tuple[str, int], list[str]] = {}
@@ -94,6 +95,7 @@ class Coordinator:
 
     def _start_workers(self) -> None:
         if not self._workers:
+            self._gathering = asyncio.Lock()
             self._queues = {role: asyncio.Queue() for role in self.replicas}
             self._workers = [asyncio.create_task(self._worker(role, i))
                              for role in self.replicas for i in range(len(self.replicas[role]))]
@@ -104,6 +106,8 @@ class Coordinator:
         return moving if self.min_target_batch > 1 and moving > 0 else self._live
 
     def _admit(self) -> None:
+        if self._admitting:  # re-entered through _route (a finished or failed state): the outer loop goes on
+            return
         self._admitting = True
         try:
             self._admit_some()
@@ -127,7 +131,7 @@ class Coordinator:
             if s.need in self._queues:
                 self._queues[s.need].put_nowait(s)  # type: ignore[index]
                 self._owned[s.need] += 1
-                if s.need == "target" and self.min_target_batch > 1 and not self._admitting:
+                if s.need == "target" and self.min_target_batch > 1:
                     self._admit()  # a parked request frees its place in the draft's and PRM's batches
                 self._wake()
                 return
@@ -166,18 +170,27 @@ class Coordinator:
         if len(group.finished) == group.size:
             group.event.set()
 
+    async def _take(self, role: str, q: asyncio.Queue) -> tuple[list[RequestState], list[list]]:
+        """The next batch of states for a role, and their calls; a state may make several calls a
+        turn (beam search), so batches fill by calls."""
+        batch = [await q.get()]
+        if role == "target" and self.min_target_batch > 1:
+            await self._gather_target(q)
+        calls = [self._calls(role, batch[0])]
+        while sum(map(len, calls)) < self.batch_size and not q.empty():
+            batch.append(q.get_nowait())
+            calls.append(self._calls(role, batch[-1]))
+        return batch, calls
+
     async def _worker(self, role: str, idx: int) -> None:
         q = self._queues[role]
         try:
             while True:
-                # A state may make several calls a turn (beam search): fill by calls.
-                batch = [await q.get()]
                 if role == "target" and self.min_target_batch > 1:
-                    await self._gather_target(q)
-                calls = [self._calls(role, batch[0])]
-                while sum(map(len, calls)) < self.batch_size and not q.empty():
-                    batch.append(q.get_nowait())
-                    calls.append(self._calls(role, batch[-1]))
+                    async with self._gathering:  # one target worker gathers at a time, or replicas split the queue
+                        batch, calls = await self._take(role, q)
+                else:
+                    batch, calls = await self._take(role, q)
                 flat = [c for cs in calls for c in cs]
                 self._batches.setdefault(role, Counter())[len(flat)] += 1
                 results = await self._call(role, idx, flat)

@@ -73,11 +73,13 @@ def spawn_samples(state: RequestState, n: int, scored: bool, temperature: float)
 
 # -- pure reducers ---------------------------------------------------------------
 def answer_key(response: str) -> str | None:
-    """The final answer as a vote: the last \\boxed{} (or ####), blanks removed; None without one."""
+    """The final answer as a vote: the last \\boxed{} (or ####), blank runs made one space; None without one.
+
+    Blanks are not removed: "\\cdot x" must stay LaTeX for the equivalence check."""
     a = final_answer(response)
     if a is None:
         return None
-    a = "".join(a.split())
+    a = " ".join(a.split())
     return a or None
 
 

@@ -95,7 +95,7 @@ class Grader:
             return True
         try:
             return self._call(op="verify", gold=f"\\boxed{{{a}}}", pred=f"\\boxed{{{b}}}")
-        except (TimeoutError, ValueError):
+        except (TimeoutError, ValueError, OSError):
             return False
 
     def check(self, gold: str, pred: str) -> bool:

@@ -113,7 +113,5 @@ class CachedModel:
         return sum(p.numel() for p in self.model.parameters())
 
     def release(self, request_ids: list[str]) -> None:
-        for r in request_ids:
-            state = self.states.pop(r, None)
-            if state is not None:
-                self.arena.release(state.slot)
+        gone = [self.states.pop(r, None) for r in request_ids]
+        self.arena.release([s.slot for s in gone if s is not None])

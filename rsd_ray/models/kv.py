@@ -109,8 +109,9 @@ class GrowingLayer(DynamicLayer):
             cap = max(t, self.capacity)
             self._buffers(key_states.new_empty((B, H, cap, D)), value_states.new_empty((B, H, cap, D)))
         end = self.length + t
-        if end > self._k.shape[2]:  # out of room: grow by doubling (rare: the room covers a step)
-            k = self._k.new_empty((*self._k.shape[:2], 2 * end, self._k.shape[3]))
+        if end > self._k.shape[2]:  # out of room (a step longer than the room): grow by a quarter, not
+            # by doubling: the buffer holds the whole batch's prefixes, and a long step should not double it
+            k = self._k.new_empty((*self._k.shape[:2], end + max(64, end // 4), self._k.shape[3]))
             v = self._v.new_empty(k.shape)
             k[:, :, : self.length], v[:, :, : self.length] = self.keys, self.values
             self._k, self._v = k, v
@@ -119,6 +120,14 @@ class GrowingLayer(DynamicLayer):
         self.length = end
         self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
         return self.keys, self.values
+
+    def _unsupported(self, *args, **kwargs):
+        raise NotImplementedError("GrowingLayer serves rsd_ray's engines only: crop, reset, reorder or "
+                                  "batch selection would desynchronise its buffer")
+
+    # transformers' generate() and beam search use these; our engines never do (models/assisted.py runs
+    # generate() on its own DynamicCache). Failing loudly beats a silently stale buffer.
+    crop = reset = reorder_cache = batch_select_indices = batch_repeat_interleave = _unsupported
 
 
 class GrowingCache(DynamicCache):
@@ -151,8 +160,16 @@ class KVArena:
                 self._resize(grown, self.k[0].shape[2])
         return self.free.pop()
 
-    def release(self, slot: int) -> None:
-        self.free.append(slot)
+    def release(self, slots: list[int]) -> None:
+        """Free rows for reuse, zeroed: masked columns of a batch read a row's stale positions, and
+        masking multiplies them by 0, which stays finite only if they are."""
+        if not slots:
+            return
+        if self.k:
+            idx = torch.tensor(slots, device=self.k[0].device)
+            for t in (*self.k, *self.v):
+                t.index_fill_(0, idx, 0)
+        self.free.extend(slots)
 
     def _resize(self, rows: int, length: int) -> None:
         for t in (self.k, self.v):

@@ -31,8 +31,9 @@ def test_store_then_gather_round_trips_through_growth_and_slot_reuse():
     got.layers[0].update(torch.zeros(3, 2, 5, 3), torch.zeros(3, 2, 5, 3))
     assert got.layers[0]._k is buf and got.layers[0].keys.shape[2] == 77
 
-    arena.release(slots[5])
-    assert arena.alloc() == slots[5]  # a released row is reused
+    arena.release([slots[5]])
+    assert arena.alloc() == slots[5]  # a released row is reused, zeroed
+    assert not arena.gather([slots[5]], cached=72, extra=0).layers[0].keys.any()
 
 
 def test_store_copies_each_rows_range_to_its_own_offset():
