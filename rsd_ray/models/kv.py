@@ -140,8 +140,10 @@ class GrowingCache(DynamicCache):
 class KVArena:
     """One model's cache: per layer, keys and values of every live request, one row (slot) each.
 
-    Rows and length grow by doubling (a copy, rare); a released slot is reused.
-    Unused and stale positions are zeros or old keys: always finite, always masked.
+    Rows and length grow by doubling (a copy, rare); a released slot is zeroed and
+    reused. Positions past a row's cached length (a rejected step's keys, zeros) are
+    finite and always masked. Memory: the most requests live at once x the longest
+    context seen, and it never shrinks; a GPU server would page it instead.
     """
 
     def __init__(self, num_layers: int):
