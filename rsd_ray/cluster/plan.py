@@ -57,7 +57,9 @@ def arch_of(m: ModelConfig) -> Arch:
 def kv_bytes_per_rank(cfg: Config, m: ModelConfig, a: Arch) -> float:
     if m.kv_cache_gb is not None:
         return m.kv_cache_gb * GB
-    tokens = cfg.run.batch_size * cfg.run.coordinators * (cfg.generation.max_prompt_tokens + cfg.generation.max_new_tokens)
+    # every request in flight holds its cache, parked ones (waiting for a gathered target call) included
+    live = cfg.run.in_flight_cap() * cfg.run.coordinators
+    tokens = live * (cfg.generation.max_prompt_tokens + cfg.generation.max_new_tokens)
     return 2 * a.layers * a.kv_heads * a.head_dim * BYTES[m.dtype] * tokens / m.tp
 
 
