@@ -25,6 +25,7 @@ local scheduler: the draft and the PRM keep full batches meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -170,11 +171,11 @@ class Coordinator:
         if len(group.finished) == group.size:
             group.event.set()
 
-    async def _take(self, role: str, q: asyncio.Queue) -> tuple[list[RequestState], list[list]]:
+    async def _take(self, role: str, q: asyncio.Queue, gather: bool) -> tuple[list[RequestState], list[list]]:
         """The next batch of states for a role, and their calls; a state may make several calls a
         turn (beam search), so batches fill by calls."""
         batch = [await q.get()]
-        if role == "target" and self.min_target_batch > 1:
+        if gather:
             await self._gather_target(q)
         calls = [self._calls(role, batch[0])]
         while sum(map(len, calls)) < self.batch_size and not q.empty():
@@ -186,11 +187,10 @@ class Coordinator:
         q = self._queues[role]
         try:
             while True:
-                if role == "target" and self.min_target_batch > 1:
-                    async with self._gathering:  # one target worker gathers at a time, or replicas split the queue
-                        batch, calls = await self._take(role, q)
-                else:
-                    batch, calls = await self._take(role, q)
+                # one target worker gathers at a time, or target replicas split the waiting requests
+                gathering = role == "target" and self.min_target_batch > 1
+                async with self._gathering if gathering else contextlib.nullcontext():
+                    batch, calls = await self._take(role, q, gathering)
                 flat = [c for cs in calls for c in cs]
                 self._batches.setdefault(role, Counter())[len(flat)] += 1
                 results = await self._call(role, idx, flat)

@@ -15,6 +15,15 @@ target is called only once k requests wait for it, or when nothing else can
 move (no active request needs the draft or the PRM); meanwhile the others keep
 drafting. Results do not change (each request's steps depend on its own
 context only), only how target work is batched. 1 calls it every round.
+
+`max_in_flight` (with min_target_batch > 1): a parked request costs no
+compute until its target call, only memory. Counting it toward batch_size
+would shrink every draft and PRM call while it waits, so it does not count:
+requests are admitted until batch_size of them can move, with at most
+max_in_flight in flight in all (RunConfig.in_flight_cap: by default one
+target call's worth of parked requests beyond batch_size). No engine call
+ever exceeds batch_size, and modes whose every request needs the same role
+(target-only among them) are unaffected.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class StepGenerator(CachedModel):
                               cache=b.cache, use_cache=True, logits_to_keep=1)
 
         early = self.catch_up(states, forward)  # long prompts / contexts first: less padding below
-        # room for a typical step; a longer one grows the cache by doubling (models/kv.py)
+        # room for a typical step; a longer one grows the cache by a quarter (models/kv.py GrowingLayer)
         out, batch, fed = self.prefill(states, forward, room=min(32, max(c.max_tokens for c in calls)))
         mask, pos = batch.attention_mask, batch.position_ids[:, -1]
         gens = [self._generator(c) for c in calls]

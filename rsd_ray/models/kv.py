@@ -85,7 +85,8 @@ class GrowingLayer(DynamicLayer):
     transformers' DynamicLayer appends by torch.cat, which copies the whole
     cache on every decoded token: on the zoo's target at batch 64 that copy
     cost as much as a quarter of a decode forward. Here a token is written in
-    place; the buffer doubles only when the room reserved at pack time runs out.
+    place; the buffer grows (by a quarter) only when the room reserved at pack
+    time runs out.
     """
 
     def __init__(self, capacity: int, keys: torch.Tensor | None = None, values: torch.Tensor | None = None,
@@ -199,17 +200,15 @@ class KVArena:
         """Copy batch row r's columns [start, start + count) to slot s's positions [dest, dest + count)."""
         if not any(counts):
             return
-        first = cache.layers[0].keys
+        need = max(d + n for d, n in zip(dest, counts))
         if not self.k:
             for layer in cache.layers:
-                shape = (self.rows, layer.keys.shape[1], max(64, max(d + n for d, n in zip(dest, counts))),
-                         layer.keys.shape[3])
+                shape = (self.rows, layer.keys.shape[1], max(64, need), layer.keys.shape[3])
                 self.k.append(layer.keys.new_zeros(shape))
                 self.v.append(layer.values.new_zeros(shape))
-        need = max(d + n for d, n in zip(dest, counts))
-        if need > self.k[0].shape[2]:
+        elif need > self.k[0].shape[2]:
             self._resize(self.rows, max(need, 2 * self.k[0].shape[2]))
-        dev = first.device
+        dev = cache.layers[0].keys.device
         r_idx = torch.tensor([r for r, n in zip(rows, counts) for _ in range(n)], device=dev)
         src = torch.tensor([a + j for a, n in zip(starts, counts) for j in range(n)], device=dev)
         s_idx = torch.tensor([s for s, n in zip(slots, counts) for _ in range(n)], device=dev)
