@@ -8,6 +8,7 @@ are identical on every rank, and rank 0's answer is used.
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from rsd_ray.cluster.bootstrap import RankEnv
 from rsd_ray.config import Config
@@ -26,13 +27,18 @@ class _Rank:
         self.calls = 0  # batches served: lets tests and operators see work spread over replicas
         return self.cfg
 
-    def _shard(self, model):
-        if self.env is None or self.env.world_size == 1:
-            return model
+    @property
+    def sharded(self) -> bool:
+        """Tensor parallel: the model is loaded on the host and AutoTP places each rank's shard."""
+        return self.env is not None and self.env.world_size > 1
+
+    def _shard(self, engine) -> None:
+        if not self.sharded:
+            return
         from rsd_ray.cluster.bootstrap import shard_tensor_parallel
         from rsd_ray.models.loading import DTYPES
 
-        return shard_tensor_parallel(model, self.env, DTYPES[getattr(self.cfg, self.role).dtype])
+        engine.adopt(shard_tensor_parallel(engine.model, self.env, DTYPES[getattr(self.cfg, self.role).dtype]))
 
     def info(self) -> dict:
         import ray
@@ -44,6 +50,12 @@ class _Rank:
     def release(self, request_ids: list[str]) -> None:
         self.engine.release(request_ids)
 
+    def held_bytes(self) -> dict[str, int]:
+        """Bytes of parameters this rank holds, by where they live in the model (tests, the GPU check)."""
+        from rsd_ray.models.loading import held_bytes
+
+        return held_bytes(self.engine.model)
+
 
 class GeneratorRank(_Rank):
     def __init__(self, cfg: Config, role: str, env: RankEnv | None = None):
@@ -51,9 +63,10 @@ class GeneratorRank(_Rank):
 
         cfg = self._setup(cfg, role, env)
         # sd (assisted generation) needs the draft beside the target; that engine serves every target call
-        self.engine = build_assisted(cfg) if role == "target" and cfg.run.sd_target else build_generator(cfg, role)
+        build = build_assisted if role == "target" and cfg.run.sd_target else partial(build_generator, role=role)
+        self.engine = build(cfg, sharded=self.sharded)
         self.params = self.engine.num_parameters()  # before sharding: the whole model's size
-        self.engine.model = self._shard(self.engine.model)
+        self._shard(self.engine)
 
     def generate_steps(self, calls):
         self.calls += 1
@@ -64,9 +77,10 @@ class PRMRank(_Rank):
     def __init__(self, cfg: Config, role: str = "prm", env: RankEnv | None = None):
         from rsd_ray.models.roles import build_prm
 
-        self.engine = build_prm(self._setup(cfg, role, env))
+        self._setup(cfg, role, env)
+        self.engine = build_prm(cfg, sharded=self.sharded)
         self.params = self.engine.num_parameters()
-        self.engine.model = self._shard(self.engine.model)
+        self._shard(self.engine)
 
     def score(self, calls):
         self.calls += 1

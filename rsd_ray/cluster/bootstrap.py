@@ -5,6 +5,11 @@ placement group). Each gets the same master address and port, its rank, and
 LOCAL_SIZE = N: without LOCAL_SIZE DeepSpeed's shared-memory all-reduce
 segfaults when every rank is on one node (DESIGN.md section 4). On CPU,
 DS_ACCELERATOR=cpu and the gloo backend; on GPUs, NCCL.
+
+LOCAL_RANK indexes the devices this process *sees*: DeepSpeed calls
+`set_device(LOCAL_RANK)` and `init_process_group(device_id=cuda:LOCAL_RANK)`,
+and Ray gives each rank actor only its own GPU (CUDA_VISIBLE_DEVICES), which
+is then cuda:0 in that process whatever the rank.
 """
 
 from __future__ import annotations
@@ -22,18 +27,38 @@ class RankEnv:
     world_size: int
     accelerator: str = "cpu"  # "cpu" or "cuda"
 
-    def apply(self) -> None:
+    def apply(self, local_device: int | None = None) -> None:
+        """Set this rank's variables; `local_device`: its GPU's index among the visible ones."""
         os.environ.update({
             "MASTER_ADDR": self.master_addr,
             "MASTER_PORT": str(self.master_port),
             "RANK": str(self.rank),
             "WORLD_SIZE": str(self.world_size),
-            "LOCAL_RANK": str(self.rank),  # all ranks of a replica share one node
+            # on CPU the "devices" are the node's ranks (LOCAL_SIZE of them): all share one node
+            "LOCAL_RANK": str(self.rank if local_device is None else local_device),
             "LOCAL_SIZE": str(self.world_size),
             "LOCAL_WORLD_SIZE": str(self.world_size),
         })
         if self.accelerator == "cpu":
             os.environ["DS_ACCELERATOR"] = "cpu"
+
+
+def visible_index(gpu_id: str, visible: str | None) -> int:
+    """Where Ray's GPU id sits among CUDA_VISIBLE_DEVICES (0 when Ray set it to this rank's GPU alone);
+    with no CUDA_VISIBLE_DEVICES (RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES) the id is the index."""
+    if not visible:
+        return int(gpu_id)
+    return visible.split(",").index(str(gpu_id))
+
+
+def local_gpu() -> int:
+    """This rank actor's GPU as a torch device index."""
+    import ray
+
+    ids = ray.get_gpu_ids()
+    if not ids:
+        raise RuntimeError("a CUDA tensor-parallel rank was given no GPU: set gpus_per_rank for its role")
+    return visible_index(str(ids[0]), os.environ.get("CUDA_VISIBLE_DEVICES"))
 
 
 def node_address() -> str:
@@ -56,13 +81,17 @@ def rank_envs(tp: int, accelerator: str) -> list[RankEnv]:
 
 
 def shard_tensor_parallel(model, env: RankEnv, dtype):
-    """Join the replica's process group and shard `model` with DeepSpeed AutoTP; returns the module."""
-    env.apply()
+    """Join the replica's process group and shard `model` (on the host) with DeepSpeed AutoTP.
+
+    Returns the module, its shard on this rank's device (models/loading.py says why it starts on
+    the host)."""
     import deepspeed
     import torch
 
-    if env.accelerator == "cuda":
-        torch.cuda.set_device(0)  # Ray gives each rank actor its own visible GPU
+    device = local_gpu() if env.accelerator == "cuda" else None
+    env.apply(device)
+    if device is not None:
+        torch.cuda.set_device(device)
     deepspeed.init_distributed(dist_backend="nccl" if env.accelerator == "cuda" else "gloo",
                                auto_mpi_discovery=False)
     engine = deepspeed.init_inference(model, tensor_parallel={"tp_size": env.world_size}, dtype=dtype,

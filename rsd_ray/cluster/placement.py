@@ -8,7 +8,11 @@ target on their own machines of a real cluster.
 
 from __future__ import annotations
 
-from rsd_ray.config import ModelConfig
+from dataclasses import replace
+
+from rsd_ray.config import Config, ModelConfig
+
+ROLES = ("draft", "target", "prm")
 
 
 def rank_bundle(m: ModelConfig) -> dict[str, float]:
@@ -27,4 +31,17 @@ def replica_placement_group(m: ModelConfig, name: str):
 
 
 def accelerator(m: ModelConfig) -> str:
+    if m.device == "auto":
+        return "cuda" if m.gpus_per_rank else "cpu"
     return "cuda" if m.device.startswith("cuda") else "cpu"
+
+
+def resolve_auto_devices(cfg: Config, cluster_gpus: float) -> Config:
+    """`device: auto` on a cluster with no GPU at all runs that role on CPUs (gpus_per_rank 0), so a
+    paper recipe also runs on a CPU-only Ray (its tests do); on a GPU cluster it asks what it says.
+    An explicit `device: cuda` is left alone: a cluster that cannot give it is refused (cluster/fit.py)."""
+    if cluster_gpus:
+        return cfg
+    changed = {r: replace(getattr(cfg, r), device="cpu", gpus_per_rank=0.0) for r in ROLES
+               if getattr(cfg, r).device == "auto"}
+    return replace(cfg, **changed) if changed else cfg

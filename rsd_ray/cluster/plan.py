@@ -2,8 +2,11 @@
 
 Sizes come from each model's config.json (a local directory, the zoo, or the
 `arch` fields a recipe carries for a hub model), so a plan for a 72B target
-runs on a laptop. Memory per device = weights in the chosen dtype / TP size
-+ the KV-cache budget per rank; a plan that does not fit is refused.
+runs on a laptop. Memory per device = the rank's weights in the chosen dtype
+(its shard of attention, MLP and LM head, plus the replicated embeddings and
+norms) + what the KV arena and a batch cache can hold at most, counted by the
+engine's own growth rules (models/kv_sizes.py). A TP size that does not
+divide the head counts, and a plan that does not fit, are refused.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from rsd_ray.cluster.placement import rank_bundle
 from rsd_ray.config import Config, ModelConfig
+from rsd_ray.models.kv_sizes import most_batch_length, most_length, most_rows
 
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 GB = 1024**3
@@ -27,8 +31,11 @@ class PlanError(ValueError):
 class Arch:
     params: int
     layers: int
+    heads: int
     kv_heads: int
     head_dim: int
+    replicated: int  # parameters every tensor-parallel rank keeps whole: input embeddings, norms
+    context: int  # max_position_embeddings: the engines never hold more per request (kv_sizes)
 
     @classmethod
     def from_config(cls, c: dict) -> "Arch":
@@ -38,9 +45,23 @@ class Arch:
         hd = c.get("head_dim") or h // heads
         attn = h * heads * hd + 2 * h * kv * hd + heads * hd * h + (heads + 2 * kv) * hd  # q,k,v,o + qkv bias
         mlp = 3 * h * inter
-        per_layer = attn + mlp + 2 * h
+        norms = L * 2 * h + h
         emb = vocab * h * (1 if c.get("tie_word_embeddings", False) else 2)
-        return cls(L * per_layer + emb + h, L, kv, hd)
+        # AutoTP splits attention by heads, the MLP and the LM head; the input embedding stays whole
+        # on every rank (a tied LM head is counted again as a shard: conservative)
+        return cls(L * (attn + mlp) + norms + emb, L, heads, kv, hd, vocab * h + norms,
+                   c.get("max_position_embeddings") or 1 << 30)
+
+    def weight_params_per_rank(self, tp: int) -> float:
+        return (self.params - self.replicated) / tp + self.replicated
+
+    def check_tp(self, name: str, tp: int) -> None:
+        """AutoTP splits attention by heads: a TP size that does not divide the head and KV-head counts
+        leaves some ranks without heads (DeepSpeed issue 7259) or with unequal shards."""
+        if self.heads % tp or self.kv_heads % tp:
+            raise PlanError(f"{name}: tp {tp} must divide its {self.heads} attention heads and "
+                            f"{self.kv_heads} KV heads (DeepSpeed AutoTP shards by head); try "
+                            f"{', '.join(str(t) for t in range(1, self.kv_heads + 1) if self.kv_heads % t == 0 and self.heads % t == 0)}")
 
 
 def arch_of(m: ModelConfig) -> Arch:
@@ -54,13 +75,27 @@ def arch_of(m: ModelConfig) -> Arch:
     return Arch.from_config(json.loads((p / "config.json").read_text()))
 
 
-def kv_bytes_per_rank(cfg: Config, m: ModelConfig, a: Arch) -> float:
+def tokens_per_request(cfg: Config, role: str, a: Arch) -> int:
+    """The most token slots one request holds in `role`'s cache. A generator never goes past its
+    context (models/generator.py); a delimiter re-encoded after each step may add tokens, and the
+    PRM's rendering adds a step token per step and its own prompt text, uncapped."""
+    g = cfg.generation
+    solution = min(a.context, g.max_prompt_tokens + g.max_new_tokens + 2 * g.max_steps)
+    return solution + (g.max_steps + 64 if role == "prm" else 0)
+
+
+def kv_bytes_per_rank(cfg: Config, role: str, m: ModelConfig, a: Arch) -> float:
+    """What the engine allocates at most (models/kv_sizes.py): the arena (rows rounded up, columns
+    doubled up to the context), one batch cache gathered from it with its growth, and the transient
+    copy of one layer while either grows."""
     if m.kv_cache_gb is not None:
         return m.kv_cache_gb * GB
-    # every request in flight holds its cache, parked ones (waiting for a gathered target call) included
-    live = cfg.run.in_flight_cap() * cfg.run.coordinators
-    tokens = live * (cfg.generation.max_prompt_tokens + cfg.generation.max_new_tokens)
-    return 2 * a.layers * a.kv_heads * a.head_dim * BYTES[m.dtype] * tokens / m.tp
+    slot = 2 * a.kv_heads // m.tp * a.head_dim * BYTES[m.dtype]  # keys + values of one token, one layer
+    t = tokens_per_request(cfg, role, a)
+    # every request in flight holds its row, parked ones (waiting for a gathered target call) included
+    arena = most_rows(cfg.run.in_flight_cap() * cfg.run.coordinators) * most_length(t, a.context) * slot
+    batch = cfg.run.batch_size * most_batch_length(t, a.context) * slot
+    return a.layers * (arena + batch) + max(arena, batch)
 
 
 def plan(cfg: Config, roles: tuple[str, ...] = ("draft", "prm", "target")) -> dict:
@@ -69,8 +104,9 @@ def plan(cfg: Config, roles: tuple[str, ...] = ("draft", "prm", "target")) -> di
     for role in roles:
         m: ModelConfig = getattr(cfg, role)
         a = arch_of(m)
-        weights = a.params * BYTES[m.dtype] / m.tp
-        kv = kv_bytes_per_rank(cfg, m, a)
+        a.check_tp(f"{role} {m.path}", m.tp)
+        weights = a.weight_params_per_rank(m.tp) * BYTES[m.dtype]
+        kv = kv_bytes_per_rank(cfg, role, m, a)
         total = weights + kv
         device = "gpu" if m.gpus_per_rank else "cpu"
         fits = device == "cpu" or total <= m.device_memory_gb * GB * m.gpus_per_rank

@@ -57,9 +57,8 @@ class AssistedEngine:
     def model(self) -> torch.nn.Module:
         return self.target.model
 
-    @model.setter
-    def model(self, model: torch.nn.Module) -> None:  # a rank actor may swap in its (tp=1) model
-        self.target.model = model
+    def adopt(self, model: torch.nn.Module) -> None:
+        self.target.adopt(model)
 
     def num_parameters(self) -> int:
         return self.target.num_parameters()

@@ -48,7 +48,9 @@ class CachedModel:
         self.pad_id = pad_id
         self.num_layers = num_layers
         self.states: dict[str, SeqState] = {}
-        self.arena = KVArena(num_layers)
+        text = model.config.get_text_config()
+        self.arena = KVArena(num_layers, getattr(text, "max_position_embeddings", None) or 1 << 30)
+        self.peak_kv_bytes = 0  # the arena plus the batch cache, at most (checked against `rsd-ray plan`)
         # The fixed cost of one more forward, in tokens of padded prefill (plan_groups). Measured
         # on the zoo on one CPU thread: about 15 ms per target forward against 0.3 ms per prefill
         # token of its 6.8M parameters, i.e. ~3e8 / parameters; never under 16.
@@ -102,8 +104,16 @@ class CachedModel:
         N = batch.input_ids.shape[1]
         self.arena.store(batch.cache, list(range(len(states))), [batch.width + N - n for n in batch.new_lens], fed,
                          [s.slot for s in states], [s.cached for s in states])
+        # after the store: the arena may have grown, and the batch cache holds its decoded columns
+        held = self.arena.nbytes() + sum(t.numel() * t.element_size() for layer in batch.cache.layers
+                                         if layer.is_initialized for t in (layer._k, layer._v))
+        self.peak_kv_bytes = max(self.peak_kv_bytes, held)
         for s, n in zip(states, fed):
             s.cached += n
+
+    def adopt(self, model: torch.nn.Module) -> None:
+        """Serve with `model` from now on (a tensor-parallel rank's shard, on its device)."""
+        self.model = model
 
     @property
     def device(self) -> torch.device:

@@ -21,6 +21,7 @@ from rsd_ray.core.records import StepCall, StepResult
 from rsd_ray.core.text import DEFAULT_DELIMITER
 from rsd_ray.models.cached import CachedModel
 from rsd_ray.models.kv import SeqState
+from rsd_ray.models.kv_sizes import DECODE_ROOM
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ class StepGenerator(CachedModel):
                               cache=b.cache, use_cache=True, logits_to_keep=1)
 
         early = self.catch_up(states, forward)  # long prompts / contexts first: less padding below
-        # room for a typical step; a longer one grows the cache by a quarter (models/kv.py GrowingLayer)
-        out, batch, fed = self.prefill(states, forward, room=min(32, max(c.max_tokens for c in calls)))
+        # room for a typical step; a longer one grows the cache by a quarter (models/kv_sizes.py)
+        out, batch, fed = self.prefill(states, forward, room=min(DECODE_ROOM, max(c.max_tokens for c in calls)))
         mask, pos = batch.attention_mask, batch.position_ids[:, -1]
         gens = [self._generator(c) for c in calls]
         B = len(calls)

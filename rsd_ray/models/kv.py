@@ -27,6 +27,8 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
+from rsd_ray.models.kv_sizes import grown_length, grown_room, grown_rows
+
 @dataclass
 class SeqState:
     """What one model knows of one request: its tokens, where each step ends, its arena slot."""
@@ -90,10 +92,11 @@ class GrowingLayer(DynamicLayer):
     """
 
     def __init__(self, capacity: int, keys: torch.Tensor | None = None, values: torch.Tensor | None = None,
-                 length: int = 0):
+                 length: int = 0, limit: int = 1 << 30):
         super().__init__()
         self.capacity = capacity  # columns to allocate at the first update (when no buffer is given)
         self.length = length
+        self.limit = limit  # the model's context: growth stops there (kv_sizes.grown_room)
         if keys is not None:
             self._buffers(keys, values)
 
@@ -112,7 +115,7 @@ class GrowingLayer(DynamicLayer):
         end = self.length + t
         if end > self._k.shape[2]:  # out of room (a step longer than the room): grow by a quarter, not
             # by doubling: the buffer holds the whole batch's prefixes, and a long step should not double it
-            k = self._k.new_empty((*self._k.shape[:2], end + max(64, end // 4), self._k.shape[3]))
+            k = self._k.new_empty((*self._k.shape[:2], grown_room(end, self.limit), self._k.shape[3]))
             v = self._v.new_empty(k.shape)
             k[:, :, : self.length], v[:, :, : self.length] = self.keys, self.values
             self._k, self._v = k, v
@@ -141,14 +144,16 @@ class GrowingCache(DynamicCache):
 class KVArena:
     """One model's cache: per layer, keys and values of every live request, one row (slot) each.
 
-    Rows and length grow by doubling (a copy, rare); a released slot is zeroed and
+    Rows and length grow by doubling (a copy, rare; models/kv_sizes.py, which `rsd-ray plan`
+    reads too), the length never past the model's context; a released slot is zeroed and
     reused. Positions past a row's cached length (a rejected step's keys, zeros) are
     finite and always masked. Memory: the most requests live at once x the longest
     context seen, and it never shrinks; a GPU server would page it instead.
     """
 
-    def __init__(self, num_layers: int):
+    def __init__(self, num_layers: int, limit: int = 1 << 30):
         self.num_layers = num_layers
+        self.limit = limit  # the model's context
         self.k: list[torch.Tensor] = []  # per layer [slots, heads, length, dim]; created at the first store
         self.v: list[torch.Tensor] = []
         self.rows = 0
@@ -156,7 +161,7 @@ class KVArena:
 
     def alloc(self) -> int:
         if not self.free:
-            grown = max(8, 2 * self.rows)
+            grown = grown_rows(self.rows)
             self.free = list(range(grown - 1, self.rows - 1, -1))
             self.rows = grown
             if self.k:
@@ -181,10 +186,13 @@ class KVArena:
                 new[: old.shape[0], :, : old.shape[2]] = old
                 t[i] = new
 
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (*self.k, *self.v))
+
     def gather(self, slots: list[int], cached: int, extra: int) -> "GrowingCache":
         """A batch cache of these slots' first `cached` positions, with room for `extra` more."""
         if cached == 0 or not self.k:
-            return GrowingCache([GrowingLayer(extra) for _ in range(self.num_layers)])
+            return GrowingCache([GrowingLayer(extra, limit=self.limit) for _ in range(self.num_layers)])
         idx = torch.tensor(slots, device=self.k[0].device)
         layers = []
         for k, v in zip(self.k, self.v):
@@ -192,7 +200,7 @@ class KVArena:
             vs = v.new_empty(ks.shape)
             ks[:, :, :cached] = k[:, :, :cached].index_select(0, idx)
             vs[:, :, :cached] = v[:, :, :cached].index_select(0, idx)
-            layers.append(GrowingLayer(extra, ks, vs, length=cached))
+            layers.append(GrowingLayer(extra, ks, vs, length=cached, limit=self.limit))
         return GrowingCache(layers)
 
     def store(self, cache: "GrowingCache", rows: list[int], starts: list[int], counts: list[int],
@@ -203,11 +211,11 @@ class KVArena:
         need = max(d + n for d, n in zip(dest, counts))
         if not self.k:
             for layer in cache.layers:
-                shape = (self.rows, layer.keys.shape[1], max(64, need), layer.keys.shape[3])
+                shape = (self.rows, layer.keys.shape[1], grown_length(need, 0, self.limit), layer.keys.shape[3])
                 self.k.append(layer.keys.new_zeros(shape))
                 self.v.append(layer.values.new_zeros(shape))
         elif need > self.k[0].shape[2]:
-            self._resize(self.rows, max(need, 2 * self.k[0].shape[2]))
+            self._resize(self.rows, grown_length(need, self.k[0].shape[2], self.limit))
         dev = cache.layers[0].keys.device
         r_idx = torch.tensor([r for r, n in zip(rows, counts) for _ in range(n)], device=dev)
         src = torch.tensor([a + j for a, n in zip(starts, counts) for j in range(n)], device=dev)

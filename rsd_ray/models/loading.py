@@ -2,12 +2,24 @@
 
 Everything goes through `from_pretrained` from a local directory or a hub id;
 `trust_remote_code` only when the config asks, safetensors unless the config
-allows pickled `.bin` files (torch.load with weights_only=True even then).
+allows pickled `.bin` files too (torch.load with weights_only=True even then;
+safetensors are still preferred where a directory has both).
+
+Where the weights land: a model that tensor parallelism will shard is loaded
+on the host, never on the device. DeepSpeed 0.19's AutoTP (`init_inference`
+with `replace_with_kernel_inject=False`) then copies each rank's slice of every
+sharded linear layer to that rank's device and frees the host tensor
+(`TensorParallel_Layer.move`), and moves only what stays replicated
+(embeddings, norms) afterwards: a rank's device holds its shard and nothing
+more. Its meta-device path needs a DeepSpeed checkpoint description, which
+Hugging Face directories do not have, so we do not use it. On the host,
+safetensors files are memory-mapped: ranks on one node loading the same files
+share the page cache when the stored dtype is the one asked for (bf16 to bf16),
+so a node holds about one copy of the weights, not one per rank.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +33,25 @@ class LoadOptions:
     dtype: str = "float32"
     trust_remote_code: bool = False
     use_safetensors: bool = True
-    device: str = "cpu"
+    device: str = "cpu"  # where from_pretrained puts the weights ("cpu" for a model about to be sharded)
 
     @property
     def torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
 
     def kwargs(self) -> dict:
+        # transformers reads use_safetensors=False as "never safetensors"; ours means "pickled .bin
+        # allowed too", which is its None (safetensors first, .bin otherwise)
         return {"dtype": self.torch_dtype, "trust_remote_code": self.trust_remote_code,
-                "use_safetensors": self.use_safetensors}
+                "use_safetensors": True if self.use_safetensors else None}
+
+
+def resolve_device(device: str) -> str:
+    """`auto`: the GPU when this process sees one, else the CPU (recipes say auto, so that the
+    same recipe runs on a GPU node and, for its tests, on a laptop)."""
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def local_dir(path: str, patterns: list[str] | None = None) -> Path:
@@ -51,19 +73,28 @@ def load_tokenizer(path: str, opts: LoadOptions):
 def load_causal_lm(path: str, opts: LoadOptions):
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(local_dir(path)), **opts.kwargs())
-    return model.to(opts.device).eval()
+    return AutoModelForCausalLM.from_pretrained(str(local_dir(path)), **opts.kwargs()).to(opts.device).eval()
 
 
 def load_backbone(path: str, opts: LoadOptions):
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(local_dir(path)), **opts.kwargs())
-    return model.to(opts.device).eval()
+    return AutoModel.from_pretrained(str(local_dir(path)), **opts.kwargs()).to(opts.device).eval()
 
 
 def parameter_count(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def held_bytes(model: torch.nn.Module) -> dict[str, int]:
+    """Parameter bytes by part (attention, mlp, embed, lm_head, norm), as this process holds them:
+    after tensor-parallel sharding, what one rank holds (the names survive AutoTP's layer swap)."""
+    out = dict.fromkeys(("attention", "mlp", "embed", "lm_head", "norm"), 0)
+    for name, p in model.named_parameters():
+        part = ("attention" if ".self_attn." in name else "mlp" if ".mlp." in name else
+                "embed" if "embed_tokens" in name else "lm_head" if "lm_head" in name else "norm")
+        out[part] += p.numel() * p.element_size()
+    return out
 
 
 def read_tensors(path: str | Path, prefix: str, use_safetensors: bool = True) -> dict[str, torch.Tensor]:
@@ -90,7 +121,3 @@ def read_tensors(path: str | Path, prefix: str, use_safetensors: bool = True) ->
             if k.startswith(prefix):
                 out[k[len(prefix):]] = v
     return out
-
-
-def read_config(path: str) -> dict:
-    return json.loads((local_dir(path, ["config.json"]) / "config.json").read_text())

@@ -89,6 +89,10 @@ class ValueHeadPRM(PRM):
     def num_parameters(self) -> int:
         return super().num_parameters() + sum(p.numel() for p in self.head.parameters())
 
+    def adopt(self, model: nn.Module) -> None:
+        super().adopt(model)
+        self.head.to(self.device)  # loaded beside the backbone on the host; it follows the shard
+
     def render_prompt(self, problem: str) -> list[int]:
         return self.encode(self.bos + problem + "\n")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from rsd_ray.config import Config, ModelConfig
 from rsd_ray.models.generator import Sampling, StepGenerator
-from rsd_ray.models.loading import LoadOptions, load_backbone, load_causal_lm, load_tokenizer, local_dir
+from rsd_ray.models.loading import (LoadOptions, load_backbone, load_causal_lm, load_tokenizer, local_dir,
+                                    resolve_device)
 from rsd_ray.models.prm import PRM, MathShepherdPRM, ValueHeadPRM, load_value_head
 from rsd_ray.models.prompt import make_renderer
 
@@ -21,13 +22,14 @@ def resolve_path(path: str) -> str:
     return path
 
 
-def load_options(m: ModelConfig) -> LoadOptions:
-    return LoadOptions(m.dtype, m.trust_remote_code, m.use_safetensors, m.device)
+def load_options(m: ModelConfig, sharded: bool = False) -> LoadOptions:
+    """`sharded`: tensor parallelism will shard this model: load it on the host (models/loading.py)."""
+    return LoadOptions(m.dtype, m.trust_remote_code, m.use_safetensors, "cpu" if sharded else resolve_device(m.device))
 
 
-def build_generator(cfg: Config, role: str) -> StepGenerator:
+def build_generator(cfg: Config, role: str, sharded: bool = False) -> StepGenerator:
     m: ModelConfig = getattr(cfg, role)
-    path, opts = resolve_path(m.path), load_options(m)
+    path, opts = resolve_path(m.path), load_options(m, sharded)
     tok = load_tokenizer(path, opts)
     model = load_causal_lm(path, opts)
     g = cfg.generation
@@ -35,9 +37,9 @@ def build_generator(cfg: Config, role: str) -> StepGenerator:
                          make_renderer(tok, cfg.prompt), g.max_prompt_tokens)
 
 
-def build_prm(cfg: Config) -> PRM:
+def build_prm(cfg: Config, sharded: bool = False) -> PRM:
     p = cfg.prm
-    path, opts = resolve_path(p.path), load_options(p)
+    path, opts = resolve_path(p.path), load_options(p, sharded)
     tok = load_tokenizer(path, opts)
     if p.kind == "math_shepherd":
         return MathShepherdPRM(load_causal_lm(path, opts), tok, p.step_tag, p.good_token, p.bad_token)
@@ -46,7 +48,7 @@ def build_prm(cfg: Config) -> PRM:
     return ValueHeadPRM(backbone, head.to(opts.device), tok, p.step_token)
 
 
-def build_assisted(cfg: Config):
+def build_assisted(cfg: Config, sharded: bool = False):
     """The sd engine: the target and the draft in one process (assisted generation needs both).
 
     It also serves ordinary target calls, so a target actor hosting it serves
@@ -54,4 +56,4 @@ def build_assisted(cfg: Config):
     """
     from rsd_ray.models.assisted import AssistedEngine
 
-    return AssistedEngine(build_generator(cfg, "target"), build_generator(cfg, "draft").model)
+    return AssistedEngine(build_generator(cfg, "target", sharded), build_generator(cfg, "draft").model)
