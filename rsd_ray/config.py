@@ -40,6 +40,11 @@ class ModelConfig:
     device_memory_gb: float = 80.0
     kv_cache_gb: float | None = None  # None: batch_size x (max_prompt + max_new) tokens of KV
     arch: dict | None = None  # config.json fields, for a plan of a hub model with no local copy
+    # The fixed cost of one more forward, in tokens of padded prefill: the engines split a batch of
+    # very different lengths when that saves more (models/cached.py plan_groups). 0: the estimate
+    # measured on CPUs (max(16, 3e8 / parameters)); a GPU's is larger (kernel launches cost more than
+    # a few extra tokens): `scripts/gpu_check.sh` measures it for the device it runs on.
+    overhead_tokens: int = 0
 
 
 @dataclass
@@ -111,6 +116,9 @@ class RunConfig:
     batch_size: int = 64  # requests in flight per scheduler (per coordinator on Ray)
     threads: int = 0  # torch threads per model process; 0 = leave as is (Ray actors: 1)
     address: str | None = None  # Ray cluster to join; None starts a local one
+    # The cluster adds nodes on demand: a placement no node can take now is a warning, not an error
+    # (cluster/fit.py); without it such a run is refused at once instead of waiting out start_timeout_s.
+    autoscaling: bool = False
     coordinators: int = 1  # coordinator actors sharing the model actors
     call_timeout_s: float = 600.0  # every remote call is bounded: a hung role is an error, not a hang
     start_timeout_s: float = 1200.0  # loading (and sharding) a model: bounded too, but generously
@@ -173,6 +181,8 @@ class Config:
                 raise ConfigError(f"{role}.path is empty: give a local directory, a hub id or zoo:{role}")
             if m.tp < 1 or m.replicas < 1:
                 raise ConfigError(f"{role}.tp and {role}.replicas must be >= 1")
+            if m.overhead_tokens < 0:
+                raise ConfigError(f"{role}.overhead_tokens must be >= 0 (0: the CPU estimate)")
         if self.rsd.weighting not in KINDS:
             raise ConfigError(f"rsd.weighting must be one of {', '.join(KINDS)}")
         if self.run.batch_size < 1:

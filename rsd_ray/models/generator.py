@@ -168,26 +168,27 @@ class StepGenerator(CachedModel):
         temperature = self._temperature(call)
         if temperature == 0:
             return None
-        # The same seed on every tensor-parallel rank and on any replica.
+        # The same seed on every tensor-parallel rank and on any replica; the stream lives on the
+        # model's device, so sampling never copies the logits (B x vocab, every token) to the host.
         key = f"{call.seed}:{call.request_id}:{call.step_index}:{self.role}".encode()
-        return torch.Generator().manual_seed(zlib.crc32(key)), temperature
+        return torch.Generator(device=self.device).manual_seed(zlib.crc32(key)), temperature
 
     def _pick(self, logits: torch.Tensor, gens: list[tuple[torch.Generator, float] | None]) -> torch.Tensor:
         greedy = logits.argmax(-1)
         if all(g is None for g in gens):
             return greedy
-        # sampled on the CPU: per-request generators, identical on every rank and device;
-        # each call may carry its own temperature (the sampling baselines), greedy rows take the argmax
-        t = torch.tensor([g[1] if g else 1.0 for g in gens])[:, None]
-        probs = torch.softmax(logits.float().cpu() / t, -1)
+        # on the logits' device, each request from its own seeded stream: the same draws on every
+        # tensor-parallel rank (their logits are equal after the all-reduce); each call may carry its
+        # own temperature (the sampling baselines), greedy rows take the argmax
+        t = torch.tensor([g[1] if g else 1.0 for g in gens], device=logits.device)[:, None]
+        probs = torch.softmax(logits.float() / t, -1)
         if self.sampling.top_p < 1:
             sp, idx = probs.sort(-1, descending=True)
             drop = sp.cumsum(-1) - sp > self.sampling.top_p
             sp[drop] = 0
             probs = torch.zeros_like(probs).scatter(-1, idx, sp)
-        picks = torch.stack([torch.multinomial(probs[i], 1, generator=g[0])[0] if g else greedy[i].cpu()
-                             for i, g in enumerate(gens)])
-        return picks.to(logits.device)
+        return torch.stack([torch.multinomial(probs[i], 1, generator=g[0])[0] if g else greedy[i]
+                            for i, g in enumerate(gens)])
 
     def generate_solution(self, call: StepCall, max_steps: int) -> list[StepResult]:
         """Convenience for tests: run one request step by step to its end."""

@@ -33,8 +33,14 @@ def build_generator(cfg: Config, role: str, sharded: bool = False) -> StepGenera
     tok = load_tokenizer(path, opts)
     model = load_causal_lm(path, opts)
     g = cfg.generation
-    return StepGenerator(model, tok, role, g.delimiter, Sampling(g.temperature, g.top_p),
-                         make_renderer(tok, cfg.prompt), g.max_prompt_tokens)
+    return _tuned(StepGenerator(model, tok, role, g.delimiter, Sampling(g.temperature, g.top_p),
+                                make_renderer(tok, cfg.prompt), g.max_prompt_tokens), m)
+
+
+def _tuned(engine, m: ModelConfig):
+    if m.overhead_tokens:  # measured for this device (config.py); else the engine's CPU estimate
+        engine.overhead_tokens = m.overhead_tokens
+    return engine
 
 
 def build_prm(cfg: Config, sharded: bool = False) -> PRM:
@@ -42,10 +48,10 @@ def build_prm(cfg: Config, sharded: bool = False) -> PRM:
     path, opts = resolve_path(p.path), load_options(p, sharded)
     tok = load_tokenizer(path, opts)
     if p.kind == "math_shepherd":
-        return MathShepherdPRM(load_causal_lm(path, opts), tok, p.step_tag, p.good_token, p.bad_token)
+        return _tuned(MathShepherdPRM(load_causal_lm(path, opts), tok, p.step_tag, p.good_token, p.bad_token), p)
     backbone = load_backbone(path, opts)
     head = load_value_head(local_dir(path), backbone.config.hidden_size, opts.torch_dtype, p.use_safetensors)
-    return ValueHeadPRM(backbone, head.to(opts.device), tok, p.step_token)
+    return _tuned(ValueHeadPRM(backbone, head.to(opts.device), tok, p.step_token), p)
 
 
 def build_assisted(cfg: Config, sharded: bool = False):

@@ -49,3 +49,23 @@ def test_rank_env_sets_everything_deepspeed_needs(monkeypatch):
     RankEnv("127.0.0.1", 29555, 1, 2).apply()
     assert (os.environ["RANK"], os.environ["WORLD_SIZE"], os.environ["LOCAL_SIZE"], os.environ["DS_ACCELERATOR"]) \
         == ("1", "2", "2", "cpu")
+
+
+def test_a_tp_size_that_does_not_divide_the_heads_is_refused_in_one_line(capsys):
+    # Qwen2.5-Math-7B: 28 heads, 4 KV heads; at TP 8 DeepSpeed would give four ranks no KV head
+    assert main(["plan", "--config", str(RECIPES / "qwen-1.5b-7b-skywork-1.5b.yaml"), "--set", "target.tp=8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Qwen2.5-Math-7B-Instruct" in err[0]
+    assert "tp 8" in err[0] and "28 attention heads" in err[0] and "4 KV heads" in err[0]
+    # the 72B (64 heads, 8 KV heads): 3 divides neither, 16 not the KV heads
+    for tp in (3, 16):
+        assert main(["plan", "--config", str(RECIPES / "qwen-7b-72b-skywork-7b.yaml"), "--set", f"target.tp={tp}"]) == 2
+        assert "64 attention heads and 8 KV heads" in capsys.readouterr().err
+
+
+def test_a_rank_holds_its_shard_plus_the_replicated_embedding():
+    # the 7B at TP 2: attention, MLP and LM head halved, the 545M-parameter input embedding whole
+    a = Arch.from_config(load_config(RECIPES / "qwen-7b-72b-skywork-7b.yaml").draft.arch)
+    share = a.weight_params_per_rank(2) / a.params
+    assert 0.52 < share < 0.54
+    assert a.replicated > 152064 * 3584  # the embedding and every norm
