@@ -38,7 +38,7 @@ class ModelConfig:
     resource: str | None = None  # a custom resource naming this role's node group
     # for `rsd-ray plan` (no model is loaded): memory per device and the KV-cache budget per rank
     device_memory_gb: float = 80.0
-    kv_cache_gb: float | None = None  # None: batch_size x (max_prompt + max_new) tokens of KV
+    kv_cache_gb: float | None = None  # None: what the engine's KV arena and batch cache can hold (plan.py)
     arch: dict | None = None  # config.json fields, for a plan of a hub model with no local copy
     # The fixed cost of one more forward, in tokens of padded prefill: the engines split a batch of
     # very different lengths when that saves more (models/cached.py plan_groups). 0: the estimate
@@ -49,7 +49,7 @@ class ModelConfig:
 
 @dataclass
 class PRMConfig(ModelConfig):
-    kind: Literal["value_head", "math_shepherd"] = "value_head"
+    kind: Literal["value_head", "qwen_prm", "math_shepherd"] = "value_head"
     step_token: str = "\n\n"  # value_head: token appended after each step (its last id is read)
     step_tag: str = "ки"  # math_shepherd
     good_token: str = "+"

@@ -9,8 +9,14 @@ PRM has not seen, usually just the candidate step.
 - "value_head": the Skywork-o1-Open-PRM layout (Qwen2 backbone, `v_head.summary`
   linear head, sigmoid). Input as in Skywork's io_utils: bos + problem + "\\n",
   then each step's tokens followed by one step token, the reward read there.
+- "qwen_prm": Qwen2.5-Math-PRM (Qwen2 backbone, `score` = Linear, ReLU, Linear to
+  two labels). Input as its model card builds it: the chat template (system
+  prompt, the problem as the user turn, the steps joined by `<extra_0>` with one
+  after the last as the assistant turn); reward = softmax over the two labels,
+  the positive one, at each `<extra_0>`.
 - "math_shepherd": a plain causal LM scoring P("+") against P("-") at a step tag
-  ("ки"), input "question step1 ки\\nstep2 ки".
+  ("ки"), input "question step1 ки\\nstep2 ки", the ids read as its own code
+  reads them (`encode("+ -")[1:]` past the BOS, `encode("ки")[-1]`).
 """
 
 from __future__ import annotations
@@ -77,14 +83,12 @@ class PRM(CachedModel, ABC):
         return results
 
 
-class ValueHeadPRM(PRM):
-    """Skywork-o1-Open-PRM layout: a Qwen2 backbone plus `v_head.summary`."""
+class HeadPRM(PRM):
+    """A Qwen2 backbone (`AutoModel`) with a reward head on its last hidden states."""
 
-    def __init__(self, backbone: nn.Module, head: nn.Linear, tokenizer, step_token: str = "\n"):
+    def __init__(self, backbone: nn.Module, head: nn.Module, tokenizer):
         super().__init__(backbone, tokenizer, backbone.config.num_hidden_layers)
         self.head = head.eval()
-        self.bos = tokenizer.bos_token or ""
-        self.step_token_id = self.encode(step_token)[-1]
 
     def num_parameters(self) -> int:
         return super().num_parameters() + sum(p.numel() for p in self.head.parameters())
@@ -93,17 +97,64 @@ class ValueHeadPRM(PRM):
         super().adopt(model)
         self.head.to(self.device)  # loaded beside the backbone on the host; it follows the shard
 
+    @abstractmethod
+    def reward(self, head_out: torch.Tensor) -> torch.Tensor:
+        """[B, N, head outputs] -> [B, N] rewards in [0, 1]."""
+
+    def forward(self, b: PackedBatch):
+        out = self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
+                         cache=b.cache, use_cache=True)
+        h = out.last_hidden_state.to(next(self.head.parameters()).dtype)
+        return self.reward(self.head(h).float()), out
+
+
+class ValueHeadPRM(HeadPRM):
+    """Skywork-o1-Open-PRM layout: a Qwen2 backbone plus `v_head.summary`, sigmoid."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Linear, tokenizer, step_token: str = "\n"):
+        super().__init__(backbone, head, tokenizer)
+        self.bos = tokenizer.bos_token or ""
+        self.step_token_id = self.encode(step_token)[-1]
+
     def render_prompt(self, problem: str) -> list[int]:
         return self.encode(self.bos + problem + "\n")
 
     def render_step(self, index: int, step: str) -> list[int]:
         return self.encode(step) + [self.step_token_id]
 
-    def forward(self, b: PackedBatch):
-        out = self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
-                         cache=b.cache, use_cache=True)
-        h = out.last_hidden_state.to(self.head.weight.dtype)
-        return torch.sigmoid(self.head(h).squeeze(-1).float()), out
+    def reward(self, head_out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(head_out.squeeze(-1))
+
+
+class QwenPRM(HeadPRM):
+    """Qwen2.5-Math-PRM layout: `score` head to two labels, P(positive) at each `<extra_0>`."""
+
+    SEPARATOR = "<extra_0>"
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, tokenizer, system: str | None):
+        super().__init__(backbone, head, tokenizer)
+        sep = tokenizer.convert_tokens_to_ids(self.SEPARATOR)
+        if sep is None or sep == tokenizer.unk_token_id or self.encode(self.SEPARATOR) != [sep]:
+            raise ValueError(f"prm.kind qwen_prm: the tokenizer has no {self.SEPARATOR} token: "
+                             "not a Qwen2.5-Math-PRM")
+        self.sep_id = sep
+        self.system = system
+
+    def render_prompt(self, problem: str) -> list[int]:
+        # The template renders [system, user, assistant = steps]; the assistant's content starts where a
+        # marker put in its place starts. Special tokens split the text, and Qwen2's pre-tokenizer
+        # splits at newlines, so the prefix tokenizes as it does inside the whole conversation.
+        marker = "\x00rsd-steps\x00"
+        turns = ([{"role": "system", "content": self.system}] if self.system else []) + [
+            {"role": "user", "content": problem}, {"role": "assistant", "content": marker}]
+        text = self.tok.apply_chat_template(turns, tokenize=False, add_generation_prompt=False)
+        return self.encode(text[: text.index(marker)])
+
+    def render_step(self, index: int, step: str) -> list[int]:
+        return self.encode(step) + [self.sep_id]
+
+    def reward(self, head_out: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(head_out, -1)[..., 1]
 
 
 class MathShepherdPRM(PRM):
@@ -112,11 +163,16 @@ class MathShepherdPRM(PRM):
     def __init__(self, model: nn.Module, tokenizer, step_tag: str = "ки", good: str = "+", bad: str = "-"):
         super().__init__(model, tokenizer, model.config.num_hidden_layers)
         self.tag = step_tag
-        self.tag_id = self.encode(f" {step_tag}")[-1]
-        self.good_bad = [self.encode(f" {good}")[-1], self.encode(f" {bad}")[-1]]
+        # as Math-Shepherd's own code reads them: the tag's last id, and the two label ids of "+ -"
+        # after the BOS its (Mistral) tokenizer puts first; a tokenizer that splits "+ -" otherwise
+        # (a character-level one) gives each label's own last id
+        self.tag_id = tokenizer.encode(step_tag)[-1]
+        ids = tokenizer.encode(f"{good} {bad}")
+        ids = ids[1:] if ids and ids[0] == tokenizer.bos_token_id else ids
+        self.good_bad = ids if len(ids) == 2 else [self.encode(good)[-1], self.encode(bad)[-1]]
 
     def render_prompt(self, problem: str) -> list[int]:
-        return self.encode(f"{problem} ")
+        return self.tok.encode(f"{problem} ")  # with the BOS, as its code encodes the whole input
 
     def render_step(self, index: int, step: str) -> list[int]:
         ids = self.encode(("\n" if index else "") + f"{step} {self.tag}")
@@ -127,6 +183,18 @@ class MathShepherdPRM(PRM):
         out = self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
                          cache=b.cache, use_cache=True)
         return torch.softmax(out.logits[..., self.good_bad].float(), -1)[..., 0], out
+
+
+def load_score_head(path: Path, hidden: int, dtype: torch.dtype, use_safetensors: bool) -> nn.Sequential:
+    """Read Qwen2.5-Math-PRM's `score.{0,2}.{weight,bias}` (Linear, ReLU, Linear to two labels)."""
+    from rsd_ray.models.loading import read_tensors
+
+    t = read_tensors(path, prefix="score.", use_safetensors=use_safetensors)
+    if "2.weight" not in t:
+        raise ValueError(f"{path}: no score.2.weight: not a Qwen2.5-Math-PRM checkpoint")
+    head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, t["2.weight"].shape[0]))
+    head.load_state_dict({k: v.to(torch.float32) for k, v in t.items()})
+    return head.to(dtype)
 
 
 def load_value_head(path: Path, hidden: int, dtype: torch.dtype, use_safetensors: bool) -> nn.Linear:

@@ -10,7 +10,7 @@ from rsd_ray.config import Config, ModelConfig
 from rsd_ray.models.generator import Sampling, StepGenerator
 from rsd_ray.models.loading import (LoadOptions, load_backbone, load_causal_lm, load_tokenizer, local_dir,
                                     resolve_device)
-from rsd_ray.models.prm import PRM, MathShepherdPRM, ValueHeadPRM, load_value_head
+from rsd_ray.models.prm import PRM, MathShepherdPRM, QwenPRM, ValueHeadPRM, load_score_head, load_value_head
 from rsd_ray.models.prompt import make_renderer
 
 
@@ -50,7 +50,11 @@ def build_prm(cfg: Config, sharded: bool = False) -> PRM:
     if p.kind == "math_shepherd":
         return _tuned(MathShepherdPRM(load_causal_lm(path, opts), tok, p.step_tag, p.good_token, p.bad_token), p)
     backbone = load_backbone(path, opts)
-    head = load_value_head(local_dir(path), backbone.config.hidden_size, opts.torch_dtype, p.use_safetensors)
+    hidden = backbone.config.hidden_size
+    if p.kind == "qwen_prm":
+        head = load_score_head(local_dir(path), hidden, opts.torch_dtype, p.use_safetensors)
+        return _tuned(QwenPRM(backbone, head.to(opts.device), tok, cfg.prompt.system), p)
+    head = load_value_head(local_dir(path), hidden, opts.torch_dtype, p.use_safetensors)
     return _tuned(ValueHeadPRM(backbone, head.to(opts.device), tok, p.step_token), p)
 
 
