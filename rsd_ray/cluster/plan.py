@@ -12,7 +12,7 @@ divide the head counts, and a plan that does not fit, are refused.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rsd_ray.cluster.placement import rank_bundle
@@ -27,6 +27,18 @@ class PlanError(ValueError):
     pass
 
 
+GRAIN = 64  # DeepSpeed inference's tensor_parallel.tp_grain_size: MLP and LM-head splits come in these
+
+
+def largest_shard(total: int, tp: int, grain: int = GRAIN) -> int:
+    """The widest slice any rank gets of a dimension AutoTP splits in grains (rank 0, or the last
+    rank, which also takes the remainder)."""
+    if total < grain:
+        return -(-total // tp)
+    grains, rest = divmod(total, grain)
+    return max(-(-grains // tp) * grain, grains // tp * grain + rest)
+
+
 @dataclass(frozen=True)
 class Arch:
     params: int
@@ -34,7 +46,10 @@ class Arch:
     heads: int
     kv_heads: int
     head_dim: int
-    replicated: int  # parameters every tensor-parallel rank keeps whole: input embeddings, norms
+    hidden: int
+    intermediate: int
+    vocab: int
+    tied: bool
     context: int  # max_position_embeddings: the engines never hold more per request (kv_sizes)
 
     @classmethod
@@ -43,17 +58,21 @@ class Arch:
         heads = c["num_attention_heads"]
         kv = c.get("num_key_value_heads", heads)
         hd = c.get("head_dim") or h // heads
-        attn = h * heads * hd + 2 * h * kv * hd + heads * hd * h + (heads + 2 * kv) * hd  # q,k,v,o + qkv bias
-        mlp = 3 * h * inter
-        norms = L * 2 * h + h
-        emb = vocab * h * (1 if c.get("tie_word_embeddings", False) else 2)
-        # AutoTP splits attention by heads, the MLP and the LM head; the input embedding stays whole
-        # on every rank (a tied LM head is counted again as a shard: conservative)
-        return cls(L * (attn + mlp) + norms + emb, L, heads, kv, hd, vocab * h + norms,
-                   c.get("max_position_embeddings") or 1 << 30)
+        tied = c.get("tie_word_embeddings", False)
+        a = cls(0, L, heads, kv, hd, h, inter, vocab, tied, c.get("max_position_embeddings") or 1 << 30)
+        return replace(a, params=a.weight_params_per_rank(1))
 
-    def weight_params_per_rank(self, tp: int) -> float:
-        return (self.params - self.replicated) / tp + self.replicated
+    def weight_params_per_rank(self, tp: int) -> int:
+        """Parameters the largest rank holds: attention split by head (tp divides the KV heads,
+        check_tp), the MLP's intermediate and the LM head's input in 64-wide grains, the input
+        embedding and the norms whole on every rank (a tied LM head counted again as a shard)."""
+        h, hd, kv = self.hidden, self.head_dim, self.kv_heads // tp
+        q = self.heads // tp
+        attn = h * q * hd + 2 * h * kv * hd + q * hd * h + (q + 2 * kv) * hd  # q,k,v,o + qkv bias
+        mlp = 3 * h * largest_shard(self.intermediate, tp)
+        norms = self.layers * 2 * h + h
+        lm_head = 0 if self.tied and tp == 1 else self.vocab * largest_shard(h, tp)
+        return self.layers * (attn + mlp) + norms + self.vocab * h + lm_head
 
     def check_tp(self, name: str, tp: int) -> None:
         """AutoTP splits attention by heads: a TP size that does not divide the head and KV-head counts
@@ -65,14 +84,16 @@ class Arch:
 
 
 def arch_of(m: ModelConfig) -> Arch:
-    if m.arch:
-        return Arch.from_config(m.arch)
+    """The model's own config.json where its directory is here (a recipe's `arch:` describes the hub
+    model it names, not the local copy a user points `path` at), else the recipe's `arch:`."""
     from rsd_ray.models.roles import resolve_path
 
     p = Path(resolve_path(m.path)).expanduser()
-    if not (p / "config.json").is_file():
-        raise PlanError(f"{m.path}: no local config.json to size it; give its config.json fields as `arch:`")
-    return Arch.from_config(json.loads((p / "config.json").read_text()))
+    if (p / "config.json").is_file():
+        return Arch.from_config(json.loads((p / "config.json").read_text()))
+    if m.arch:
+        return Arch.from_config(m.arch)
+    raise PlanError(f"{m.path}: no local config.json to size it; give its config.json fields as `arch:`")
 
 
 def tokens_per_request(cfg: Config, role: str, a: Arch) -> int:

@@ -11,6 +11,7 @@ import os
 
 import ray
 
+from rsd_ray.cluster.placement import resolve_auto_devices
 from rsd_ray.config import Config
 from rsd_ray.core.request import RequestState
 from rsd_ray.core.stats import ModelSizes
@@ -41,7 +42,9 @@ def init_ray(cfg: Config, cpus_needed: float) -> bool:
         # machine they time-share its cores (each uses run.threads threads).
         # Two more for Ray Data's read and map stages, which must never wait
         # for CPUs the model actors hold.
-        ray.init(num_cpus=max(os.cpu_count() or 1, int(cpus_needed + 0.999)) + 2, include_dashboard=False,
+        # address="local": a new Ray of our own, never a `ray start` cluster someone left on this machine
+        ray.init(address="local", num_cpus=max(os.cpu_count() or 1, int(cpus_needed + 0.999)) + 2,
+                 include_dashboard=False,
                  runtime_env={"env_vars": env}, log_to_driver=False)
     return True
 
@@ -72,6 +75,20 @@ class RayBackend:
             cfg = load_config_from(cfg, ["run.sd_target=true"])
         cpus = sum(getattr(cfg, r).cpus_per_rank * getattr(cfg, r).tp * getattr(cfg, r).replicas for r in roles)
         owns = init_ray(cfg, cpus)
+        cfg = resolve_auto_devices(cfg, ray.cluster_resources().get("GPU", 0))  # device: auto on a CPU-only Ray
+        # Against what Ray reports (a local Ray has the logical CPUs init_ray gave it): a placement that
+        # can never be made fails now, in one line, not after start_timeout_s of silent waiting.
+        import sys
+
+        from rsd_ray.cluster.fit import PlacementError, ensure_fit
+
+        try:
+            ensure_fit(cfg, roles, [n["Resources"] for n in ray.nodes() if n["Alive"]],
+                       warn=lambda line: print(f"rsd-ray: warning: {line}", file=sys.stderr, flush=True))
+        except PlacementError:
+            if owns:
+                ray.shutdown()
+            raise
         sup = Supervisor.remote(cfg, roles)
         replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
         coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
