@@ -63,9 +63,9 @@ def parser() -> argparse.ArgumentParser:
     sh.add_argument("dir", type=Path)
     sh.add_argument("--id", required=True)
     sh.add_argument("--mode", help="only this mode (an eval run holds several)")
-    from rsd_ray.jobs import bench, calibrate, report
+    from rsd_ray.jobs import bench, calibrate, gpu_check, report
 
-    for job in (calibrate, report, bench):  # each registers its subcommand and its handler
+    for job in (calibrate, report, bench, gpu_check):  # each registers its subcommand and its handler
         job.add_parser(sub)
     z = sub.add_parser("zoo", help="build or locate the tiny model zoo")
     zs = z.add_subparsers(dest="zoo_command", required=True)
@@ -83,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from rsd_ray.cluster.fit import PlacementError
     from rsd_ray.config import ConfigError, load_config
     from rsd_ray.jobs.common import JobError
 
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
             modes = [m.strip() for m in args.modes.split(",") if m.strip()]
             run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit, sweep=args.sweep)
-    except (ConfigError, JobError, FileNotFoundError, FileExistsError) as e:
+    except (ConfigError, JobError, PlacementError, FileNotFoundError, FileExistsError) as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:

@@ -1,6 +1,8 @@
 """The three jobs submitted with `rsd-ray submit` to a real local Ray head (token auth, dashboard
-on 127.0.0.1), each followed to success, with its outputs checked."""
+on 127.0.0.1, 2 CPUs as `ray start --head` gives on a 2-core machine), each followed to success,
+with its outputs checked; what can never be placed there is refused before it is submitted."""
 
+import contextlib
 import json
 import os
 import secrets
@@ -9,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -34,16 +37,39 @@ def head():
     dash = _free_port()
     # Every port the head and its agents bind is a free one: a Ray that an earlier test ended may
     # still hold a default port for a few seconds, and a job agent that cannot bind never comes up.
-    ports = [f"--{name}={_free_port()}" for name in ("port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
-                                                     "runtime-env-agent-port", "metrics-export-port")]
-    start = [str(BIN / "ray"), "start", "--head", *ports, "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}",
-             "--num-cpus=8", f"--temp-dir={tmp / 'ray'}", "--disable-usage-stats"]
-    subprocess.run(start, env=env, check=True, capture_output=True, timeout=180)
+    # (the Ray client server's default, 10001, too: another head on the machine may hold it)
+    ports = {name: _free_port() for name in ("port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+                                             "runtime-env-agent-port", "metrics-export-port", "ray-client-server-port")}
+    start = [str(BIN / "ray"), "start", "--head", *(f"--{k}={v}" for k, v in ports.items()),
+             "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}",
+             "--num-cpus=2", f"--temp-dir={tmp / 'ray'}", "--disable-usage-stats"]  # docs/JOBS.md: the zoo fits 2
     try:
+        subprocess.run(start, env=env, check=True, capture_output=True, timeout=180)
         yield f"http://127.0.0.1:{dash}", token, env
     finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_head(tmp, ports["port"])
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop_head(tmp: Path, gcs_port: int) -> None:
+    """End this head's processes only: `ray stop` would end every Ray on the machine, other tests' too.
+
+    Its processes name its temp dir or its GCS port; the workers and agents run under them.
+    """
+    import psutil
+
+    def ours(p: psutil.Process) -> bool:
+        args = p.info["cmdline"] or []
+        return p.pid != os.getpid() and any(str(tmp) in a or a.endswith(f":{gcs_port}") for a in args)
+
+    procs: dict[int, psutil.Process] = {}
+    for root in filter(ours, psutil.process_iter(["cmdline"])):
+        with contextlib.suppress(psutil.NoSuchProcess):  # any of them may end meanwhile
+            procs |= {p.pid: p for p in [root, *root.children(recursive=True)]}
+    for p in procs.values():  # SIGKILL, as `ray stop --force` does: some of them sit out a SIGTERM
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(list(procs.values()), timeout=15)
 
 
 def _submit(head, spec, out, *args):
@@ -90,3 +116,30 @@ def test_a_wrong_token_is_refused_in_one_line(head, tmp_path):
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1].startswith("rsd-ray: error:") and "refused the token" in r.stderr
+
+
+def _jobs_on(head) -> int:
+    import requests
+
+    address, token, _ = head
+    r = requests.get(f"{address}/api/jobs/", headers={"Authorization": f"Bearer {token.read_text()}"}, timeout=30)
+    r.raise_for_status()
+    return len(r.json())
+
+
+@pytest.mark.parametrize("sets, names", [
+    # a recipe's GPUs on a head that has none
+    (["target.gpus_per_rank=1"], "target: 1 rank x {CPU: 0.5, GPU: 1} on a node, but no node has GPU (cluster: 2 CPU, 0 GPU)"),
+    # issue 10: the 1-CPU roles the specs asked before; this waited 8 minutes on a pending placement group
+    (["draft.cpus_per_rank=1", "target.cpus_per_rank=1", "prm.cpus_per_rank=1"],
+     "it asks 3.2 CPU in all (draft 1, prm 1, target 1, Ray Data 0.2), the cluster has 2 CPU"),
+], ids=["gpus", "one-cpu-roles"])
+def test_what_never_fits_is_refused_in_one_line_before_submission(head, tmp_path, sets, names):
+    before = _jobs_on(head)
+    t0 = time.monotonic()
+    r = _submit(head, "generate.yaml", tmp_path / "o", *(a for s in sets for a in ("--set", s)))
+    assert r.returncode == 2 and time.monotonic() - t0 < 60, r.stdout[-3000:] + r.stderr[-3000:]
+    lines = [line for line in (r.stdout + r.stderr).splitlines() if line.startswith("rsd-ray:")]
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("rsd-ray: error: ") and names in lines[0]
+    assert _jobs_on(head) == before and "submitted" not in r.stdout
