@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, JobError, PlacementError, FileNotFoundError, FileExistsError) as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # mid-run: a full disk, an output made read-only; what was committed stays
+        where = f" on {e.filename}" if e.filename else ""
+        print(f"rsd-ray: error: I/O error{where}: {e.strerror or e}", file=sys.stderr)
+        return 1
     except RuntimeError as e:
         if type(e).__name__ != "RunFailed":
             raise

@@ -183,6 +183,9 @@ class Config:
                 raise ConfigError(f"{role}.tp and {role}.replicas must be >= 1")
             if m.overhead_tokens < 0:
                 raise ConfigError(f"{role}.overhead_tokens must be >= 0 (0: the CPU estimate)")
+            if m.cpus_per_rank < 0 or m.gpus_per_rank < 0 or not m.device_memory_gb > 0:
+                raise ConfigError(f"{role}.cpus_per_rank and {role}.gpus_per_rank must be >= 0 and "
+                                  f"{role}.device_memory_gb > 0")
         if self.rsd.weighting not in KINDS:
             raise ConfigError(f"rsd.weighting must be one of {', '.join(KINDS)}")
         if self.run.batch_size < 1:
@@ -197,6 +200,14 @@ class Config:
             raise ConfigError("prompt.template must contain {problem}")
         if not self.generation.delimiter:
             raise ConfigError("generation.delimiter must not be empty")
+        g = self.generation
+        if g.temperature < 0 or not 0 < g.top_p <= 1:
+            raise ConfigError(f"generation.temperature must be >= 0 and generation.top_p in (0, 1], "
+                              f"got {g.temperature} and {g.top_p}")
+        if g.max_prompt_tokens < 1:
+            raise ConfigError(f"generation.max_prompt_tokens must be >= 1, got {g.max_prompt_tokens}")
+        if self.run.threads < 0 or not self.run.start_timeout_s > 0 or not self.grading.timeout_s > 0:
+            raise ConfigError("run.threads >= 0, run.start_timeout_s > 0 and grading.timeout_s > 0 are required")
         self.baselines.validate()
         try:
             self.generation.stop_rule()

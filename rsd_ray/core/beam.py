@@ -102,7 +102,7 @@ class BeamState(RequestState):
         for r in results:
             if r.error:
                 return self.fail(f"draft: {r.error}")
-            self.counters.tokens_draft += r.new_tokens + r.prefill_tokens
+            self.counters.tokens_draft += r.processed_tokens
             self._generated += r.new_tokens
         self._drafts = [(b, c, r) for (b, c), r in zip(calls, results)]
 

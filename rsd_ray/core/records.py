@@ -54,12 +54,21 @@ class StepResult:
     text: str  # without the delimiter
     finished: bool  # ended on EOS / without the delimiter: the solution is complete
     truncated: bool  # hit max_tokens before a delimiter or EOS
-    new_tokens: int  # tokens generated for this step
+    new_tokens: int  # tokens generated for this step (what the token budget counts)
     prefill_tokens: int  # context tokens processed (not already cached) for this call
     error: str | None = None  # this request cannot go on (e.g. its prompt does not fit)
+    # Tokens this call really fed the model: the prefill and every generated token but the last,
+    # whose logits were never needed (the next call feeds it with its context, as prefill). None
+    # (hand-made results in tests): new + prefill.
+    fed_tokens: int | None = None
     # sd mode only (a speculative call): what the assistant (draft) model did for it
     draft_tokens: int = 0  # tokens the draft processed (prefill + proposals)
     draft_discarded: int = 0  # draft proposals the target did not accept
+
+    @property
+    def processed_tokens(self) -> int:
+        """What the FLOPs count charges this call with (README: tokens "processed")."""
+        return self.new_tokens + self.prefill_tokens if self.fed_tokens is None else self.fed_tokens
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ class RequestState:
     def on_draft(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"draft: {result.error}")
-        self.counters.tokens_draft += result.new_tokens + result.prefill_tokens
+        self.counters.tokens_draft += result.processed_tokens
         if self.mode == "draft":
             self._take(result, "draft", None)
         else:
@@ -117,7 +117,7 @@ class RequestState:
     def on_target(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"target: {result.error}")
-        self.counters.tokens_target += result.new_tokens + result.prefill_tokens
+        self.counters.tokens_target += result.processed_tokens
         self.counters.steps_target += 1
         self._draft_turn = True
         if self.score_target and self.mode == "rsd":

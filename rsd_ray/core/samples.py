@@ -46,7 +46,7 @@ class SampleState(RequestState):
     def on_draft(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"draft: {result.error}")
-        self.counters.tokens_draft += result.new_tokens + result.prefill_tokens
+        self.counters.tokens_draft += result.processed_tokens
         if self.scored:
             self._pending = result
         else:

@@ -30,7 +30,7 @@ class SDState(RequestState):
         if result.error:
             return self.fail(f"sd: {result.error}")
         c = self.counters
-        c.tokens_target += result.new_tokens + result.prefill_tokens
+        c.tokens_target += result.processed_tokens
         c.tokens_draft += result.draft_tokens
         c.tokens_draft_discarded += result.draft_discarded
         texts = result.text.split(self.delimiter)

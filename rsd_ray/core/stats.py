@@ -37,9 +37,12 @@ class ModelSizes:
     prm: int = 0
 
 
-def summarize(counters: Counters, rows: int, errors: int, correct: int | None, graded: int,
+def summarize(counters: Counters, rows: int, errors: int, correct: int, referenced: int,
               sizes: ModelSizes, wall_s: float) -> dict:
-    """The metrics of DESIGN.md section 3, for one run or one mode of an eval."""
+    """The metrics of DESIGN.md section 3, for one run or one mode of an eval.
+
+    accuracy = correct rows / rows with a reference (an errored row is wrong, never left out);
+    None when no row has one. FLOPs = 2 x parameters x tokens processed, per model."""
     c = counters
     draft_steps = c.steps_draft_accepted + c.steps_draft_rejected
     all_steps = c.steps_draft_accepted + c.steps_target
@@ -51,7 +54,7 @@ def summarize(counters: Counters, rows: int, errors: int, correct: int | None, g
     return {
         "rows": rows,
         "errors": errors,
-        "accuracy": (correct / graded) if graded and correct is not None else None,
+        "accuracy": correct / referenced if referenced else None,
         **c.as_dict(),
         "acceptance_rate": (c.steps_draft_accepted / draft_steps) if draft_steps else None,
         "target_step_share": (c.steps_target / all_steps) if all_steps else None,

@@ -29,6 +29,11 @@ class Weighting:
             raise ValueError(f"weighting kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not 0.0 <= self.p <= 1.0:
             raise ValueError(f"constant weighting p must be in [0, 1], got {self.p}")
+        # rewards are in [0, 1]: a threshold outside accepts every step or none, which is a typo
+        if not 0.0 <= self.delta <= 1.0:
+            raise ValueError(f"rsd.delta must be in [0, 1] (rewards are), got {self.delta}")
+        if not self.alpha > 0:
+            raise ValueError(f"logistic weighting alpha must be > 0, got {self.alpha}")
 
     def __call__(self, r: float) -> float:
         match self.kind:

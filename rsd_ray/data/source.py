@@ -98,6 +98,8 @@ class Source:
         counts = [count_rows(f) for f in self.files]
         self.offsets = [sum(counts[:i]) for i in range(len(counts))]
         total = sum(counts)
+        if total == 0:  # a job of no rows is almost always a wrong path or an unfinished export
+            raise InputError(f"input {path} has no rows ({len(self.files)} empty file(s))")
         self.total = min(total, limit) if limit is not None else total
         self.limit = limit
 

@@ -115,5 +115,5 @@ class AssistedEngine:
         # be cut at EOS or the budget), clamped at 0.
         discarded = max(0, d_forwards - max(0, len(new) - t_forwards))
         return StepResult(call.request_id, text, finished=finished, truncated=not finished,
-                          new_tokens=len(new), prefill_tokens=max(0, t_fed - len(new)),
+                          new_tokens=len(new), prefill_tokens=max(0, t_fed - len(new)), fed_tokens=t_fed,
                           draft_tokens=d_fed, draft_discarded=discarded)

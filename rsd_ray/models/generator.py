@@ -158,7 +158,7 @@ class StepGenerator(CachedModel):
         # token was fed; it never is (it was the last sampled), but be exact:
         state.cached = min(state.cached, len(state.tokens))
         return StepResult(call.request_id, text, finished=why == "eos", truncated=why == "budget",
-                          new_tokens=len(gen), prefill_tokens=fed)
+                          new_tokens=len(gen), prefill_tokens=fed, fed_tokens=fed + len(gen) - 1)
 
     def _temperature(self, call: StepCall) -> float:
         return self.sampling.temperature if call.temperature is None else call.temperature

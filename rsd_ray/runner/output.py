@@ -59,17 +59,19 @@ def write_json(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-METRIC_COLUMNS = [*Counters().as_dict(), "error", "correct"]
+METRIC_COLUMNS = [*Counters().as_dict(), "error", "correct", "reference"]
 
 
 def metrics(records: list[dict] | pa.Table, sizes: ModelSizes, wall_s: float) -> dict:
     """The run metrics of a set of output rows (records, or a table with METRIC_COLUMNS)."""
     t = records if isinstance(records, pa.Table) else to_table(records)
     total = Counters(**{k: int(pc.sum(t[k]).as_py() or 0) for k in Counters().as_dict()})
-    graded = t.num_rows - t["correct"].null_count
-    correct = int(pc.sum(pc.cast(t["correct"], pa.int64())).as_py() or 0)
+    # every row with a reference is in the denominator: one that failed counts as wrong, not as absent
+    referenced = t.num_rows - t["reference"].null_count
+    right = pc.and_(pc.fill_null(t["correct"], False), pc.is_null(t["error"]))
+    correct = int(pc.sum(pc.cast(right, pa.int64())).as_py() or 0)
     return summarize(total, rows=t.num_rows, errors=t.num_rows - t["error"].null_count,
-                     correct=correct if graded else None, graded=graded, sizes=sizes, wall_s=wall_s)
+                     correct=correct, referenced=referenced, sizes=sizes, wall_s=wall_s)
 
 
 def table(summary_by_mode: dict[str, dict]) -> str:

@@ -1,0 +1,36 @@
+"""An empty input and a write failure mid-run: one line each, and what was committed stays readable."""
+
+import errno
+
+import pyarrow.parquet as pq
+
+from rsd_ray.cli import main
+
+
+def test_an_empty_input_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "in.jsonl").write_text("\n\n")
+    assert main(["generate", "--backend", "local", "--input", str(tmp_path / "in.jsonl"),
+                 "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no rows" in err[0]
+
+
+def test_a_full_disk_mid_run_is_one_line_and_the_committed_part_stays(tmp_path, capsys, monkeypatch):
+    real = pq.write_table
+    calls = []
+
+    def fill_up(table, where, *args, **kwargs):
+        calls.append(where)
+        if len(calls) == 2:  # the second part finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device", str(where))
+        return real(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", fill_up)
+    out = tmp_path / "out"
+    rc = main(["generate", "--backend", "local", "--mode", "draft", "--limit", "8", "--set", "run.part_rows=4",
+               "--output", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0]
+    monkeypatch.setattr(pq, "write_table", real)
+    parts = sorted((out / "results.parquet").glob("part-*.parquet"))
+    assert len(parts) == 1 and pq.read_table(parts[0]).num_rows == 4  # whole, and nothing half-written
