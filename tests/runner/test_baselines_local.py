@@ -92,6 +92,14 @@ def test_beam_rewards_match_a_fresh_prm_scoring(cfg, backend, rows):
     assert fresh.rewards == pytest.approx([s.reward for s in out.steps], abs=1e-5)
 
 
+@pytest.mark.slow
+def test_greedy_sd_equals_the_target_mode_on_100_rows(cfg, backend, grader):
+    rows = [normalize(r, i, PRESETS["zoo"]) for i, r in enumerate(read_rows(zoo_problems(), 100))]
+    sd, _ = run_mode(rows, cfg, "sd", backend, grader)
+    target, _ = run_mode(rows, cfg, "target", backend, grader)
+    assert len(sd) == 100 and [r["response"] for r in sd] == [r["response"] for r in target]
+
+
 def test_greedy_sd_equals_the_target_mode(cfg, backend, rows, grader):
     sd, msd = run_mode(rows, cfg, "sd", backend, grader)
     target, mt = run_mode(rows, cfg, "target", backend, grader)
