@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,20 +89,34 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
     except ValueError as e:
         raise ConfigError(str(e)) from None
     check_output(output)
-    check_models(cfg, {r for m in modes for r in ROLES_OF[m]})
+    roles = {r for m in modes for r in ROLES_OF[m]}
+    check_models(cfg, roles)
+    if (dataset or input_path) and all(getattr(cfg, r).path.startswith("zoo:") for r in roles):
+        # the embedded default is a test fixture, not a math model: say so before accuracy 0 surprises
+        print("rsd-ray: note: the embedded zoo models solve only their own +/- chains (e.g. 12+5-3=?); on other "
+              "problems expect accuracy near 0. For real models: --config rsd_ray/recipes/<recipe>.yaml",
+              file=sys.stderr)
     claim_output(output, cfg, {"input": [str(f) for f in source.files], **(job or {})})  # a new --limit may extend it
     return source
 
 
 def claim_output(output: Path, cfg: Config, job: dict) -> None:
-    """Record what the output holds; rerunning into it resumes only the same job.
+    """Take the output's one-writer lock, then record what it holds; a rerun resumes only the same job.
 
+    The lock comes first: two jobs started at the same instant would both find
+    no job.json, so the comparison alone cannot keep them apart.
     `run.*` (backend, batch size, cluster) changes how, not what, so it may differ.
     """
     from dataclasses import asdict
 
+    from rsd_ray.runner.lock import OutputBusy, hold
     from rsd_ray.runner.output import write_json
 
+    try:
+        hold(output)
+    except OutputBusy as e:
+        raise JobError(f"output {output} is in use by another job ({e.holder or 'pid unknown'}): "
+                       "wait for it to end, or give another --output") from None
     spec = {**job, "config": {k: v for k, v in asdict(cfg).items() if k != "run"}}
     spec = json.loads(json.dumps(spec, default=str))
     path = output / "job.json"

@@ -1,17 +1,24 @@
 """A folder of Parquet parts, committed one at a time: the output of a streamed run.
 
 `DIR/results.parquet/` is a folder (pyarrow, pandas, Spark and Ray Data all
-read it as one table). Each part is written under a hidden temporary name,
-flushed to disk and renamed into place, so a part is either whole or absent;
-readers skip hidden files. The committed parts are also the job's ledger:
-a row is done exactly when its id is in a committed part, which is what
-makes a rerun after a kill complete the job with every row exactly once.
+read it as one table). Each part is written under a hidden temporary name of
+its own, flushed to disk and hard-linked to its final name, so a part is
+either whole or absent; readers skip hidden files. The committed parts are
+also the job's ledger: a row is done exactly when its id is in a committed
+part, which is what makes a rerun after a kill complete the job with every
+row exactly once.
+
+A committed part is never replaced: the link fails if the name exists, and
+the writer takes the next number. One job writes an output (runner/lock.py),
+but should two writers ever share a folder, neither can destroy the other's
+rows; only the cleanup of temporaries at start assumes the folder's one writer.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,18 +54,29 @@ class PartSink:
         return self._next
 
     def write(self, table: pa.Table, number: int | None = None) -> Path | None:
-        """Commit one part; `number` names it (parts written together across sinks share one)."""
+        """Commit one part under the next free number, or exactly `number` (parts written together
+        across sinks share one; FileExistsError if it is taken)."""
         if table.num_rows == 0:
             return None
-        n = self._next if number is None else number
-        final = self.folder / f"part-{n:06d}.parquet"
-        tmp = self.folder / f".{final.name}.tmp"
-        self._next = max(self._next, n + 1)
-        with open(tmp, "wb") as f:
+        tmp = self.folder / f".part-{uuid.uuid4().hex}.tmp"  # a name no other writer shares
+        with open(tmp, "xb") as f:
             pq.write_table(table.cast(self.schema), f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, final)
+        n = self._next if number is None else number
+        try:
+            while True:
+                final = self.folder / f"part-{n:06d}.parquet"
+                try:
+                    os.link(tmp, final)  # unlike os.replace, never onto a committed part
+                    break
+                except FileExistsError:
+                    if number is not None:
+                        raise
+                    n += 1  # another writer took it since our listing
+        finally:
+            tmp.unlink()
+        self._next = max(self._next, n + 1)
         _fsync_dir(self.folder)
         return final
 

@@ -34,3 +34,10 @@ def test_a_full_disk_mid_run_is_one_line_and_the_committed_part_stays(tmp_path, 
     monkeypatch.setattr(pq, "write_table", real)
     parts = sorted((out / "results.parquet").glob("part-*.parquet"))
     assert len(parts) == 1 and pq.read_table(parts[0]).num_rows == 4  # whole, and nothing half-written
+
+
+def test_the_zoo_on_a_benchmark_set_says_what_it_can_solve(tmp_path, capsys):
+    assert main(["generate", "--backend", "local", "--mode", "draft", "--dataset", "math500", "--limit", "2",
+                 "--set", "generation.max_new_tokens=16", "--output", str(tmp_path)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rsd-ray: note:")]
+    assert len(notes) == 1 and "zoo" in notes[0] and "recipes" in notes[0]

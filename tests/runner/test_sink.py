@@ -1,6 +1,7 @@
 """Parts are committed whole or not at all, and they are the ledger a resumed job reads."""
 
 import os
+import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -49,3 +50,32 @@ def test_a_single_file_output_is_never_overwritten(tmp_path):
     (tmp_path / "r.parquet").write_bytes(b"x")
     with pytest.raises(FileExistsError):
         PartSink(tmp_path / "r.parquet", SCHEMA)
+
+
+def test_two_sinks_writing_one_folder_at_once_lose_no_row(tmp_path):
+    folder = tmp_path / "r.parquet"
+    sinks = [PartSink(folder, SCHEMA), PartSink(folder, SCHEMA)]  # both listed the folder empty: both start at 0
+    start = threading.Barrier(len(sinks))
+
+    def write_all(k: int, sink: PartSink) -> None:
+        start.wait()
+        for i in range(20):
+            sink.write(_t([f"{k}-{i}"]))
+
+    threads = [threading.Thread(target=write_all, args=(k, s)) for k, s in enumerate(sinks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = pq.read_table(folder)["id"].to_pylist()
+    assert sorted(ids) == sorted(f"{k}-{i}" for k in range(2) for i in range(20))
+    assert not [f for f in os.listdir(folder) if f.startswith(".")]
+
+
+def test_a_taken_explicit_number_is_refused_and_the_part_kept(tmp_path):
+    sink = PartSink(tmp_path / "r.parquet", SCHEMA)
+    sink.write(_t(["a"]), 3)
+    with pytest.raises(FileExistsError):
+        sink.write(_t(["b"]), 3)
+    assert sink.done_ids() == {"a"}
+    assert not [f for f in os.listdir(tmp_path / "r.parquet") if f.startswith(".")]
