@@ -108,27 +108,38 @@ def accuracy(model, tok, problems: list[Problem]) -> float:
     return sum(s.strip() == p.solution for s, p in zip(sols, problems)) / len(problems)
 
 
+# A training curve, one point per evaluation: "step", "loss" (the mean over the steps
+# since the previous point, so two points compare more than two batches), the
+# validation metric, and for the PRM "fixed_loss" (train_prm). build.json records it.
+Curve = list[dict[str, float]]
+
+
 def train_generator(tok, arch: Arch, sched: Schedule, spec: TaskSpec, seed: int, val: list[Problem],
-                    exclude: set[str], log: Callable[[str], None] = print) -> Qwen2ForCausalLM:
+                    exclude: set[str], log: Callable[[str], None] = print) -> tuple[Qwen2ForCausalLM, Curve]:
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(arch.config(tok))
     opt = torch.optim.AdamW(model.parameters(), lr=sched.lr, weight_decay=0.01, betas=(0.9, 0.98))
     stream = problem_stream(seed, spec, exclude)
+    curve: Curve = []
+    losses: list[float] = []
     for step in range(sched.max_steps):
         model.train()
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, sched)
         loss = model(**lm_batch(tok, [next(stream) for _ in range(sched.batch)])).loss
         loss.backward()
+        losses.append(loss.item())
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         if (step + 1) % sched.eval_every == 0 or step + 1 == sched.max_steps:
             acc = accuracy(model, tok, val)
-            log(f"  step {step + 1}: loss {loss.item():.4f} val_acc {acc:.3f}")
+            curve.append({"step": step + 1, "loss": sum(losses) / len(losses), "val_acc": acc})
+            losses = []
+            log(f"  step {step + 1}: loss {curve[-1]['loss']:.4f} val_acc {acc:.3f}")
             if acc >= sched.stop_at:
                 break
-    return model.eval()
+    return model.eval(), curve
 
 
 # ---- PRM -------------------------------------------------------------------
@@ -209,29 +220,49 @@ def prm_batch(rows: list[tuple[list[int], list[float], list[int]]], pad_id: int)
     return ids, attn, lab, flag
 
 
+FIXED_ROWS = 64  # training sequences whose loss every PRM curve point reports
+
+
 def train_prm(prm: ValueHeadPRM, tok, examples: list[tuple[list[int], list[float], list[int]]],
               sched: Schedule, seed: int, eval_fn: Callable[[], float], log: Callable[[str], None] = print,
-              step_weight: float = 4.0) -> ValueHeadPRM:
+              step_weight: float = 4.0) -> tuple[ValueHeadPRM, Curve]:
     """BCE on every labelled token; the step-token positions weigh more (that is where rewards are read)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(prm.parameters(), lr=sched.lr, weight_decay=0.01)
+    # The same sequences at every curve point, so two points differ by learning only:
+    # batch losses on a small data set move more with the sampling than with learning.
+    fixed = examples[:: max(1, len(examples) // FIXED_ROWS)][:FIXED_ROWS]
+    curve: Curve = []
+    losses: list[float] = []
     for step in range(sched.max_steps):
         prm.train()
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, sched)
-        ids, attn, lab, flag = prm_batch(rng.sample(examples, sched.batch), tok.pad_token_id)
-        logits = prm(ids, attention_mask=attn)
-        mask = lab >= 0
-        weight = torch.where(flag > 0, step_weight, 1.0)[mask]
-        loss = (F.binary_cross_entropy_with_logits(logits[mask], lab[mask], reduction="none") * weight).mean()
+        loss = _prm_loss(prm, rng.sample(examples, sched.batch), tok.pad_token_id, step_weight)
         loss.backward()
+        losses.append(loss.item())
         torch.nn.utils.clip_grad_norm_(prm.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         if (step + 1) % sched.eval_every == 0 or step + 1 == sched.max_steps:
             auroc = eval_fn()
-            log(f"  step {step + 1}: loss {loss.item():.4f} val_auroc {auroc:.3f}")
+            with torch.no_grad():
+                fixed_loss = _prm_loss(prm.eval(), fixed, tok.pad_token_id, step_weight).item()
+            # AUROC is nan when the validation steps are all right or all wrong; JSON has no nan.
+            curve.append({"step": step + 1, "loss": sum(losses) / len(losses), "fixed_loss": fixed_loss,
+                          "val_auroc": None if math.isnan(auroc) else auroc})
+            losses = []
+            log(f"  step {step + 1}: loss {curve[-1]['loss']:.4f} fixed {fixed_loss:.4f} val_auroc {auroc:.3f}")
             if auroc >= sched.stop_at:
                 break
-    return prm.eval()
+    return prm.eval(), curve
+
+
+def _prm_loss(prm: ValueHeadPRM, rows: list[tuple[list[int], list[float], list[int]]], pad_id: int,
+              step_weight: float) -> torch.Tensor:
+    ids, attn, lab, flag = prm_batch(rows, pad_id)
+    logits = prm(ids, attention_mask=attn)
+    mask = lab >= 0
+    weight = torch.where(flag > 0, step_weight, 1.0)[mask]
+    return (F.binary_cross_entropy_with_logits(logits[mask], lab[mask], reduction="none") * weight).mean()
