@@ -11,6 +11,7 @@ delimiter into a larger token ("\\n\\n\\n") still splits steps right.
 
 from __future__ import annotations
 
+import unicodedata
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -68,9 +69,15 @@ class StepGenerator(CachedModel):
             return f"the {self.role} engine cannot serve a speculative (sd) call: it has no assistant model"
         if call.request_id in self.states:
             return None
-        n = len(self.prompt_ids(call.problem))
-        if n > self.max_prompt_tokens:
-            return f"prompt of {n} tokens is longer than the {self.role}'s limit of {self.max_prompt_tokens}"
+        text = self.render(call.problem)
+        ids = self.encode(text)
+        if len(ids) > self.max_prompt_tokens:
+            return f"prompt of {len(ids)} tokens is longer than the {self.role}'s limit of {self.max_prompt_tokens}"
+        # a tokenizer without byte fallback (the zoo's) drops what it cannot encode: the model would
+        # silently answer another problem; a byte-level BPE (Qwen's) always round-trips
+        lost = set(unicodedata.normalize("NFC", text)) - set(self.tok.decode(ids))
+        if lost:
+            return f"the problem holds characters the {self.role}'s tokenizer cannot encode: {''.join(sorted(lost))!r}"
         return None
 
     @torch.no_grad()

@@ -20,6 +20,8 @@ BAD = {
     "b-empty": (json.dumps({"id": "b-empty", "problem": "   "}), "empty problem"),
     "g0#dup8": (json.dumps({"id": "g0", "problem": "1+1+1+1=?"}), "duplicate id"),
     "b-long": (json.dumps({"id": "b-long", "problem": "1+" * 3000 + "1=?"}), "longer than"),
+    # the zoo's tokenizer has no "é": it would drop it and answer "12+=?"
+    "b-unknown": (json.dumps({"id": "b-unknown", "problem": "12+é=?"}), "cannot encode: 'é'"),
     # math-verify tries to evaluate this tower: the grader's time bound answers for it
     "b-slow": (json.dumps({"id": "b-slow", "problem": "2+2+2+2=?", "answer": "9^{9^{9^{9}}}"}), "timed out"),
 }
