@@ -1,0 +1,63 @@
+"""The bench's bound: rsd's ideal time priced at per-step costs measured apart, and the ratios on it.
+
+    c_target = target engine time in target-only / target-only steps
+    c_draft  = draft engine time in draft-only / draft-only steps
+    c_prm    = PRM engine time scoring draft-only's steps alone / those steps
+    ideal rsd time = D (c_draft + c_prm) + T c_target
+                     (D = draft steps rsd wrote, accepted + rejected; T = rsd's target steps)
+    ideal speedup  = target-only wall / ideal rsd time
+    speedup        = target-only wall / rsd wall
+    efficiency     = speedup / ideal speedup = ideal rsd time / rsd wall
+
+The ideal leaves out everything rsd pays beyond its roles' steps at full
+batch: the catch-up prefill (the target reading accepted draft steps before
+it writes, the draft reading the target's step), target calls gathered at
+less than full batch, scheduling, and per-call overheads beyond a full-batch
+call's. It is optimistic, so the ideal speedup is an upper bound and
+efficiency <= 1 up to timing noise. No cost is taken from rsd's own run: a
+cost measured inside rsd sits on both sides of the ratio and pulls
+efficiency toward 1 whatever rsd does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Timings:
+    """One clock's (wall or CPU) measured figures: engine times and step counts of the runs apart, rsd's counts."""
+
+    target_wall_s: float  # target-only run, whole
+    rsd_wall_s: float  # rsd run, whole
+    target_engine_s: float  # target's calls in target-only
+    target_steps: int
+    draft_engine_s: float  # draft's calls in draft-only
+    draft_steps: int
+    prm_engine_s: float  # PRM's calls scoring draft-only's steps alone
+    prm_steps: int
+    rsd_draft_steps: int  # D: drafted (accepted + rejected)
+    rsd_target_steps: int  # T
+
+
+@dataclass(frozen=True)
+class Bound:
+    c_target_s: float
+    c_draft_s: float
+    c_prm_s: float
+    ideal_rsd_s: float
+    ideal_speedup: float
+    speedup: float
+    efficiency: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def bound(t: Timings) -> Bound:
+    c_target = t.target_engine_s / t.target_steps
+    c_draft = t.draft_engine_s / t.draft_steps
+    c_prm = t.prm_engine_s / t.prm_steps
+    ideal = t.rsd_draft_steps * (c_draft + c_prm) + t.rsd_target_steps * c_target
+    speedup, ideal_speedup = t.target_wall_s / t.rsd_wall_s, t.target_wall_s / ideal
+    return Bound(c_target, c_draft, c_prm, ideal, ideal_speedup, speedup, speedup / ideal_speedup)
