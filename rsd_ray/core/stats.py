@@ -37,6 +37,12 @@ class ModelSizes:
     prm: int = 0
 
 
+def accuracy(correct: int, referenced: int) -> float | None:
+    """The one definition (eval, bench, report): correct rows over every row with a reference; a
+    row that failed counts as wrong, never as absent. None when no row has a reference."""
+    return correct / referenced if referenced else None
+
+
 def summarize(counters: Counters, rows: int, errors: int, correct: int, referenced: int,
               sizes: ModelSizes, wall_s: float) -> dict:
     """The metrics of DESIGN.md section 3, for one run or one mode of an eval.
@@ -54,7 +60,7 @@ def summarize(counters: Counters, rows: int, errors: int, correct: int, referenc
     return {
         "rows": rows,
         "errors": errors,
-        "accuracy": correct / referenced if referenced else None,
+        "accuracy": accuracy(correct, referenced),
         **c.as_dict(),
         "acceptance_rate": (c.steps_draft_accepted / draft_steps) if draft_steps else None,
         "target_step_share": (c.steps_target / all_steps) if all_steps else None,

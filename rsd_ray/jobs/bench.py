@@ -135,6 +135,8 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
 
 
 def accuracy(cfg, rows: list, first: dict[str, dict]) -> dict[str, float | None]:
+    """Per mode, by core.stats.accuracy (errored rows make the bench refuse before this matters)."""
+    from rsd_ray.core.stats import accuracy as stats_accuracy
     from rsd_ray.grading.grader import Grader
 
     grader = Grader(cfg.grading.timeout_s)
@@ -142,7 +144,7 @@ def accuracy(cfg, rows: list, first: dict[str, dict]) -> dict[str, float | None]
         out = {}
         for m in SOLVED:
             graded = [grader.grade(first[m]["responses"][r.id], r.reference, r.kind) for r in rows if r.reference is not None]
-            out[m] = sum(bool(g.correct) for g in graded) / len(graded) if graded else None
+            out[m] = stats_accuracy(sum(bool(g.correct) for g in graded), len(graded))
         return out
     finally:
         grader.close()
