@@ -33,8 +33,9 @@ def test_a_mixed_batch_counts_what_it_fed(role):
     # steps another model wrote (a long uncached segment: the catch-up path) and the new ones bare
     first = g.generate_steps([StepCall(f"r{i}", p.problem, (), 24, 0, 0) for i, p in enumerate(ps[:3])])
     assert fed[0] == sum(r.processed_tokens for r in first)
-    other = ("12+34=46", "46-5=41")
-    calls = [StepCall(f"r{i}", p.problem, (first[i].text, *other), 24, 0, 3) for i, p in enumerate(ps[:3])]
+    other = ("12+34=46", "46-5=41", "41+7=48", "48-9=39", "39+11=50", "50-3=47", "47+8=55", "55-6=49")
+    calls = [StepCall(f"r{i}", p.problem, (first[i].text, *other), 24, 0, 1 + len(other))
+             for i, p in enumerate(ps[:3])]
     calls += [StepCall(f"r{i}", p.problem, (), 24, 0, 0) for i, p in enumerate(ps[3:], 3)]
     before = fed[0]
     results = g.generate_steps(calls)
