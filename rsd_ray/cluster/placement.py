@@ -36,12 +36,16 @@ def accelerator(m: ModelConfig) -> str:
     return "cuda" if m.device.startswith("cuda") else "cpu"
 
 
-def resolve_auto_devices(cfg: Config, cluster_gpus: float) -> Config:
+def resolve_auto_devices(cfg: Config, cluster_gpus: float, warn=None) -> Config:
     """`device: auto` on a cluster with no GPU at all runs that role on CPUs (gpus_per_rank 0), so a
     paper recipe also runs on a CPU-only Ray (its tests do); on a GPU cluster it asks what it says.
-    An explicit `device: cuda` is left alone: a cluster that cannot give it is refused (cluster/fit.py)."""
+    `warn` hears it in one line (a 72B on CPUs is rarely what was meant). An explicit
+    `device: cuda` is left alone: a cluster that cannot give it is refused (cluster/fit.py)."""
     if cluster_gpus:
         return cfg
     changed = {r: replace(getattr(cfg, r), device="cpu", gpus_per_rank=0.0) for r in ROLES
                if getattr(cfg, r).device == "auto"}
+    if changed and warn:
+        warn(f"the cluster has no GPU: {', '.join(changed)} (device: auto) run on CPUs; "
+             f"set {next(iter(changed))}.device=cuda to require GPUs instead")
     return replace(cfg, **changed) if changed else cfg

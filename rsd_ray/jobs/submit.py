@@ -83,7 +83,8 @@ def submit(spec_path: Path, address: str, output: str, extra_args: list[str], ov
             cfg, roles = job
             nodes = _alive_nodes(client)
             # as RayBackend.start does: `device: auto` runs on CPUs where the cluster has no GPU at all
-            cfg = resolve_auto_devices(cfg, sum(n.get("GPU", 0.0) for n in nodes))
+            cfg = resolve_auto_devices(cfg, sum(n.get("GPU", 0.0) for n in nodes),
+                                       warn=lambda line: log(f"rsd-ray: warning: {line}"))
             ensure_fit(cfg, roles, nodes, warn=lambda line: log(f"rsd-ray: warning: {line}"))
         job_id = _submit_when_ready(client, entrypoint, spec)
     except PlacementError:

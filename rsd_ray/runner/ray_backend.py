@@ -8,6 +8,7 @@ driver only hands states out and collects them, so it stays light.
 from __future__ import annotations
 
 import os
+import sys
 
 import ray
 
@@ -75,11 +76,10 @@ class RayBackend:
             cfg = load_config_from(cfg, ["run.sd_target=true"])
         cpus = sum(getattr(cfg, r).cpus_per_rank * getattr(cfg, r).tp * getattr(cfg, r).replicas for r in roles)
         owns = init_ray(cfg, cpus)
-        cfg = resolve_auto_devices(cfg, ray.cluster_resources().get("GPU", 0))  # device: auto on a CPU-only Ray
+        cfg = resolve_auto_devices(cfg, ray.cluster_resources().get("GPU", 0),  # device: auto on a CPU-only Ray
+                                   warn=lambda line: print(f"rsd-ray: warning: {line}", file=sys.stderr, flush=True))
         # Against what Ray reports (a local Ray has the logical CPUs init_ray gave it): a placement that
         # can never be made fails now, in one line, not after start_timeout_s of silent waiting.
-        import sys
-
         from rsd_ray.cluster.fit import PlacementError, ensure_fit
 
         try:

@@ -67,3 +67,17 @@ def test_a_cuda_target_rank_hands_deepspeed_the_model_on_the_host(fake_gpu_rank)
     cfg = load_config(overrides=["target.device=cuda", "target.tp=2", "target.gpus_per_rank=1"])
     GeneratorRank(cfg, "target", RankEnv("127.0.0.1", 29500, 1, 2, "cuda"))
     assert fake_gpu_rank["tp"] == 2 and fake_gpu_rank["devices"] == {"cpu"}
+
+
+def test_device_auto_runs_on_cpus_only_where_the_cluster_has_no_gpu_and_says_so():
+    from rsd_ray.cluster.placement import resolve_auto_devices
+    from rsd_ray.config import load_config
+
+    cfg = load_config(overrides=[f"{r}.device=auto" for r in ("draft", "target")] + ["target.gpus_per_rank=1",
+                                                                                     "prm.device=cuda"])
+    said: list[str] = []
+    cpu = resolve_auto_devices(cfg, 0, warn=said.append)
+    assert (cpu.target.device, cpu.target.gpus_per_rank, cpu.draft.device) == ("cpu", 0.0, "cpu")
+    assert cpu.prm.device == "cuda"  # asked for explicitly: fit refuses it on this cluster, not us
+    assert len(said) == 1 and "draft, target" in said[0] and "no GPU" in said[0]
+    assert resolve_auto_devices(cfg, 8, warn=said.append) is cfg and len(said) == 1
