@@ -12,12 +12,17 @@ A committed part is never replaced: the link fails if the name exists, and
 the writer takes the next number. One job writes an output (runner/lock.py),
 but should two writers ever share a folder, neither can destroy the other's
 rows; only the cleanup of temporaries at start assumes the folder's one writer.
+
+A committed part that cannot be read (a copy cut short, a disk error) would
+stop every resume: it is moved aside into `<folder>.damaged/`, named in one
+line, and its rows, no longer in the ledger, are solved again.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from pathlib import Path
 
@@ -36,6 +41,11 @@ class PartSink:
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(".part-*.tmp"):  # a write cut short by a kill
             stale.unlink()
+        for part in self.parts():
+            try:
+                pq.ParquetFile(part).metadata  # the footer: what a cut-short copy loses first
+            except (pa.ArrowException, OSError) as e:
+                self._set_aside(part, e)
         numbers = [int(m.group(1)) for f in folder.iterdir() if (m := _PART.match(f.name))]
         self._next = max(numbers, default=-1) + 1
 
@@ -46,8 +56,18 @@ class PartSink:
         """Ids in committed parts (read column by column: a few bytes per row)."""
         done: set[str] = set()
         for part in self.parts():
-            done.update(pq.read_table(part, columns=["id"])["id"].to_pylist())
+            try:
+                done.update(pq.read_table(part, columns=["id"])["id"].to_pylist())
+            except (pa.ArrowException, OSError) as e:  # a damaged page past an intact footer
+                self._set_aside(part, e)
         return done
+
+    def _set_aside(self, part: Path, why: Exception) -> None:
+        aside = self.folder.with_name(self.folder.name + ".damaged")
+        aside.mkdir(exist_ok=True)
+        os.replace(part, aside / part.name)  # kept for a look; the number may be taken again
+        print(f"rsd-ray: warning: {part} cannot be read ({str(why).splitlines()[0]}): moved to {aside}/; "
+              "its rows are solved again", file=sys.stderr, flush=True)
 
     @property
     def next_number(self) -> int:
