@@ -36,6 +36,11 @@ def test_a_full_disk_mid_run_is_one_line_and_the_committed_part_stays(tmp_path, 
     monkeypatch.setattr(pq, "write_table", real)
     parts = sorted((out / "results.parquet").glob("part-*.parquet"))
     assert len(parts) == 1 and pq.read_table(parts[0]).num_rows == 4  # whole, and nothing half-written
+    # space freed: the same job resumes and completes with every row exactly once, no temporary kept
+    assert main(["generate", "--backend", "local", "--mode", "draft", "--limit", "8", "--set", "run.part_rows=4",
+                 "--output", str(out)]) == 0
+    ids = pq.read_table(out / "results.parquet", columns=["id"])["id"].to_pylist()
+    assert len(ids) == len(set(ids)) == 8 and not list((out / "results.parquet").glob(".*"))
 
 
 def test_the_zoo_on_a_benchmark_set_says_what_it_can_solve(tmp_path, capsys):
