@@ -134,10 +134,30 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except RuntimeError as e:
         if type(e).__name__ != "RunFailed":
-            raise
+            return _crashed(e, args)
         print(f"rsd-ray: error: run failed: {e}", file=sys.stderr)
         return 1
+    except Exception as e:  # a bug, or a fault no check above knows: one line here, the traceback in a file
+        return _crashed(e, args)
     return 0
+
+
+def _crashed(e: Exception, args) -> int:
+    """Write the full traceback next to the job's output (or in the temp folder) and say where, in one line."""
+    import tempfile
+    import traceback
+
+    out = getattr(args, "output", None)
+    folder = Path(out) if out and Path(out).is_dir() else Path(tempfile.gettempdir())
+    log = folder / f"rsd-ray-error-{os.getpid()}.log"
+    try:
+        log.write_text("".join(traceback.format_exception(e)))
+        where = f"full traceback in {log}"
+    except OSError:
+        where = "the traceback could not be written"
+    first = (str(e).strip().splitlines() or [""])[0]
+    print(f"rsd-ray: error: {type(e).__name__}: {first} ({where})", file=sys.stderr)
+    return 1
 
 
 def _plan(cfg, as_json: bool) -> int:

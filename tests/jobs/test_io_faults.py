@@ -48,3 +48,19 @@ def test_the_zoo_on_a_benchmark_set_says_what_it_can_solve(tmp_path, capsys):
                  "--set", "generation.max_new_tokens=16", "--output", str(tmp_path)]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rsd-ray: note:")]
     assert len(notes) == 1 and "zoo" in notes[0] and "recipes" in notes[0]
+
+
+def test_an_unexpected_failure_is_one_line_with_the_traceback_in_a_file(tmp_path, capsys, monkeypatch):
+    import rsd_ray.jobs.generate as generate
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug deep inside")
+
+    monkeypatch.setattr(generate, "run_generate", broken)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["generate", "--backend", "local", "--output", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rsd-ray: error: KeyError:") and "full traceback in" in err[0]
+    log = next(out.glob("rsd-ray-error-*.log"))
+    assert "Traceback" in log.read_text() and "a bug deep inside" in log.read_text() and str(log) in err[0]
