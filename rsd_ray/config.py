@@ -183,6 +183,8 @@ class Config:
                 raise ConfigError(f"{role}.tp and {role}.replicas must be >= 1")
             if m.overhead_tokens < 0:
                 raise ConfigError(f"{role}.overhead_tokens must be >= 0 (0: the CPU estimate)")
+            if m.device not in ("auto", "cpu", "cuda") and not m.device.startswith("cuda:"):
+                raise ConfigError(f"{role}.device must be auto, cpu, cuda or cuda:N, got {m.device!r}")
             if m.cpus_per_rank < 0 or m.gpus_per_rank < 0 or not m.device_memory_gb > 0:
                 raise ConfigError(f"{role}.cpus_per_rank and {role}.gpus_per_rank must be >= 0 and "
                                   f"{role}.device_memory_gb > 0")

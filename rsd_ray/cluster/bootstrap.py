@@ -85,11 +85,11 @@ def shard_tensor_parallel(model, env: RankEnv, dtype):
 
     Returns the module, its shard on this rank's device (models/loading.py says why it starts on
     the host)."""
+    device = local_gpu() if env.accelerator == "cuda" else None
+    env.apply(device)  # before DeepSpeed's import: it picks its accelerator (DS_ACCELERATOR) then
     import deepspeed
     import torch
 
-    device = local_gpu() if env.accelerator == "cuda" else None
-    env.apply(device)
     if device is not None:
         torch.cuda.set_device(device)
     deepspeed.init_distributed(dist_backend="nccl" if env.accelerator == "cuda" else "gloo",

@@ -41,11 +41,14 @@ def resolve_auto_devices(cfg: Config, cluster_gpus: float, warn=None) -> Config:
     paper recipe also runs on a CPU-only Ray (its tests do); on a GPU cluster it asks what it says.
     `warn` hears it in one line (a 72B on CPUs is rarely what was meant). An explicit
     `device: cuda` is left alone: a cluster that cannot give it is refused (cluster/fit.py)."""
-    if cluster_gpus:
-        return cfg
-    changed = {r: replace(getattr(cfg, r), device="cpu", gpus_per_rank=0.0) for r in ROLES
-               if getattr(cfg, r).device == "auto"}
-    if changed and warn:
-        warn(f"the cluster has no GPU: {', '.join(changed)} (device: auto) run on CPUs; "
-             f"set {next(iter(changed))}.device=cuda to require GPUs instead")
+    # decided here, once, for every rank: Ray does not hide GPUs from an actor given none, so a rank
+    # deciding for itself by torch.cuda.is_available() would load onto a GPU another role holds
+    auto = [r for r in ROLES if getattr(cfg, r).device == "auto"]
+    on_gpu = {r for r in auto if cluster_gpus and getattr(cfg, r).gpus_per_rank > 0}
+    changed = {r: replace(getattr(cfg, r), device="cuda") if r in on_gpu else
+               replace(getattr(cfg, r), device="cpu", gpus_per_rank=0.0) for r in auto}
+    lost = [r for r in auto if r not in on_gpu and getattr(cfg, r).gpus_per_rank > 0]
+    if lost and warn:
+        warn(f"the cluster has no GPU: {', '.join(lost)} (device: auto) run on CPUs; "
+             f"set {lost[0]}.device=cuda to require GPUs instead")
     return replace(cfg, **changed) if changed else cfg

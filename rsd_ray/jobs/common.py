@@ -47,7 +47,7 @@ def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> s
 def check_output(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".rsd_ray_write_test"
+        probe = out / f".rsd_ray_write_test-{os.getpid()}"  # two jobs starting together: not each other's
         probe.write_text("")
         probe.unlink()
     except OSError as e:
@@ -109,14 +109,9 @@ def claim_output(output: Path, cfg: Config, job: dict) -> None:
     """
     from dataclasses import asdict
 
-    from rsd_ray.runner.lock import OutputBusy, hold
     from rsd_ray.runner.output import write_json
 
-    try:
-        hold(output)
-    except OutputBusy as e:
-        raise JobError(f"output {output} is in use by another job ({e.holder or 'pid unknown'}): "
-                       "wait for it to end, or give another --output") from None
+    lock_output(output)
     spec = {**job, "config": {k: v for k, v in asdict(cfg).items() if k != "run"}}
     spec = json.loads(json.dumps(spec, default=str))
     path = output / "job.json"
@@ -128,6 +123,18 @@ def claim_output(output: Path, cfg: Config, job: dict) -> None:
                            "give a new --output, or the same inputs and config to resume")
         return
     write_json(spec, path)
+
+
+def lock_output(output: Path) -> None:
+    """This job is the output's one writer from now on (runner/lock.py), or a one-line JobError."""
+    from rsd_ray.runner.lock import OutputBusy, hold
+
+    output.mkdir(parents=True, exist_ok=True)
+    try:
+        hold(output)
+    except OutputBusy as e:
+        raise JobError(f"output {output} is in use by another job ({e.holder or 'pid unknown'}): "
+                       "wait for it to end, or give another --output") from None
 
 
 def sweep_cells(cfg: Config, modes: list[str], sweep: str | None) -> list[tuple[str, str, Config]]:

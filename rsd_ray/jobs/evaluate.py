@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from rsd_ray.config import Config, load_config_from
 from rsd_ray.grading.grader import Grader
-from rsd_ray.jobs.common import open_backend, prepare, sweep_cells
+from rsd_ray.jobs.common import check_output, lock_output, open_backend, prepare, sweep_cells
 from rsd_ray.runner.output import table, write_json
 from rsd_ray.runner.stream import stream_pass
 
@@ -23,6 +23,9 @@ def run_eval(cfg: Config, modes: list[str], output: Path, input_path: str | None
              dataset: str | None = None, limit: int | None = None, log=print, sweep: str | None = None) -> dict:
     sweep_cells(cfg, modes, sweep)  # a bad --sweep fails before anything is written
     names = [d.strip() for d in dataset.split(",") if d.strip()] if dataset else [None]
+    if len(names) > 1:  # the grid's summary and table sit above the per-dataset folders prepare() locks
+        check_output(output)
+        lock_output(output)
     plan = []  # (dataset name, its folder, its source, its cells): every input checked before any model loads
     for name in names:
         ds_cfg = load_config_from(cfg, [])  # each dataset sets its own data preset

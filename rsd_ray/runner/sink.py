@@ -88,14 +88,14 @@ class PartSink:
             while True:
                 final = self.folder / f"part-{n:06d}.parquet"
                 try:
-                    os.link(tmp, final)  # unlike os.replace, never onto a committed part
+                    _commit(tmp, final)
                     break
                 except FileExistsError:
                     if number is not None:
                         raise
                     n += 1  # another writer took it since our listing
         finally:
-            tmp.unlink()
+            tmp.unlink(missing_ok=True)  # moved already where hard links are missing
         self._next = max(self._next, n + 1)
         _fsync_dir(self.folder)
         return final
@@ -105,6 +105,17 @@ class PartSink:
         if not parts:
             return self.schema.empty_table().select(columns) if columns else self.schema.empty_table()
         return pa.concat_tables(pq.read_table(p, columns=columns) for p in parts)
+
+
+def _commit(tmp: Path, final: Path) -> None:
+    """Give `tmp` the name `final`, failing with FileExistsError if a part holds it already."""
+    try:
+        os.link(tmp, final)  # unlike os.replace, never onto a committed part
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (gcsfuse, blobfuse, some SMB mounts): claim the name, then move
+        os.close(os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        os.replace(tmp, final)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -8,7 +8,8 @@ from rsd_ray.config import ConfigError, load_config
 BAD = ["rsd.delta=5", "rsd.delta=-1", "rsd.p=1.5", "rsd.alpha=0", "generation.temperature=-1",
        "generation.top_p=0", "generation.top_p=1.5", "generation.max_new_tokens=0", "generation.max_steps=0",
        "generation.max_step_tokens=0", "generation.max_prompt_tokens=0", "target.tp=0", "draft.replicas=0",
-       "prm.gpus_per_rank=-1", "run.batch_size=0", "grading.timeout_s=0", "baselines.n=0"]
+       "prm.gpus_per_rank=-1", "run.batch_size=0", "grading.timeout_s=0", "baselines.n=0",
+       "target.device=gpu", "prm.kind=qwen-prm"]
 
 
 @pytest.mark.parametrize("setting", BAD)
