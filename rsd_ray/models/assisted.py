@@ -77,11 +77,9 @@ class AssistedEngine:
     @torch.no_grad()
     def _solve(self, call: StepCall) -> StepResult:
         t = self.target
+        if error := t.prompt_error(call.problem):
+            return StepResult(call.request_id, "", True, False, 0, 0, error=error)
         ids = t.prompt_ids(call.problem)
-        if len(ids) > t.max_prompt_tokens:
-            return StepResult(call.request_id, "", True, False, 0, 0,
-                              error=f"prompt of {len(ids)} tokens is longer than the target's limit of "
-                                    f"{t.max_prompt_tokens}")
         for s in call.steps:  # normally none: sd asks for the whole solution at once
             ids = ids + t.encode(s + t.delimiter)
         budget = min(call.max_tokens, t.max_positions - len(ids))

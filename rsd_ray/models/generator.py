@@ -69,7 +69,11 @@ class StepGenerator(CachedModel):
             return f"the {self.role} engine cannot serve a speculative (sd) call: it has no assistant model"
         if call.request_id in self.states:
             return None
-        text = self.render(call.problem)
+        return self.prompt_error(call.problem)
+
+    def prompt_error(self, problem: str) -> str | None:
+        """Why this problem cannot be a prompt here (too long, or not encodable), or None."""
+        text = self.render(problem)
         ids = self.encode(text)
         if len(ids) > self.max_prompt_tokens:
             return f"prompt of {len(ids)} tokens is longer than the {self.role}'s limit of {self.max_prompt_tokens}"
