@@ -12,7 +12,7 @@ divide the head counts, and a plan that does not fit, are refused.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from rsd_ray.cluster.placement import rank_bundle
@@ -41,7 +41,6 @@ def largest_shard(total: int, tp: int, grain: int = GRAIN) -> int:
 
 @dataclass(frozen=True)
 class Arch:
-    params: int
     layers: int
     heads: int
     kv_heads: int
@@ -59,8 +58,11 @@ class Arch:
         kv = c.get("num_key_value_heads", heads)
         hd = c.get("head_dim") or h // heads
         tied = c.get("tie_word_embeddings", False)
-        a = cls(0, L, heads, kv, hd, h, inter, vocab, tied, c.get("max_position_embeddings") or 1 << 30)
-        return replace(a, params=a.weight_params_per_rank(1))
+        return cls(L, heads, kv, hd, h, inter, vocab, tied, c.get("max_position_embeddings") or 1 << 30)
+
+    @property
+    def params(self) -> int:
+        return self.weight_params_per_rank(1)
 
     def weight_params_per_rank(self, tp: int) -> int:
         """Parameters the largest rank holds: attention split by head (tp divides the KV heads,
