@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 from rsd_ray.cluster.placement import rank_bundle
 from rsd_ray.config import Config
+from rsd_ray.data.source import DATA_STAGE_CPUS
 
 Resources = dict[str, float]
 
-DATA_STAGE_CPUS = 0.05  # what runner/stream.py and data/source.py ask per Ray Data actor and read task
 EPS = 1e-6  # Ray keeps resources in units of 1/10,000; sums of 0.05s drift in float
 
 

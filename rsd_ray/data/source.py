@@ -17,6 +17,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+# What each Ray Data read task and stage actor asks (here and runner/stream.py; cluster/fit.py counts
+# it): reading and the thin stage actors are light, and they must never wait for a core
+DATA_STAGE_CPUS = 0.05
+
 SUFFIXES = (".jsonl", ".json", ".parquet")
 BLOCK_ROWS = 1024  # rows per block a read yields: bounds the reader's memory
 
@@ -117,7 +121,7 @@ class Source:
 
         # The limit is applied where rows are normalized (pos < limit): no ordering needed.
         return ray.data.read_datasource(RowsDatasource([str(f.resolve()) for f in self.files], self.offsets),
-                                        num_cpus=0.05)  # reading is light: it must never wait for a core
+                                        num_cpus=DATA_STAGE_CPUS)
 
 
 def _rows_datasource_class():

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from rsd_ray.config import Config, DataConfig
 from rsd_ray.data.rows import Row, normalize, preset_for
-from rsd_ray.data.source import Source, parse
+from rsd_ray.data.source import DATA_STAGE_CPUS, Source, parse
 from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.modes import solve_records
 from rsd_ray.runner.output import METRIC_COLUMNS, SCHEMA, metrics, to_table
@@ -108,10 +108,10 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
     clients = cfg.run.clients * len(backend.coordinators)
     ds = (source.ray_dataset()
           .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit), batch_size=None,
-                       batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=0.05)
+                       batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=DATA_STAGE_CPUS)
           .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode, samples),
                        batch_size=cfg.run.batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=clients),
-                       num_cpus=0.05))
+                       num_cpus=DATA_STAGE_CPUS))
     # Whole blocks (a batch's rows, all samples of each): a part never splits a problem's samples.
     buf: list[pa.Table] = []
     try:
