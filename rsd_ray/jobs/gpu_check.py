@@ -3,7 +3,8 @@
 Builds the real-shape stand-ins (1.5B draft, 7B target, 1.5B Skywork-layout
 PRM; full depth and width in bf16 on a GPU, `--tiny`: one thin layer on the
 CPU, so the suite runs the same script and it cannot rot), loads them through
-the project's loaders, and checks and times:
+the project's loaders once (every check below uses the same three engines),
+and checks and times:
 
 1. the batched, cached, padded step engine against each prompt decoded alone
    with no cache (greedy tokens equal; non-finite logits counted);
@@ -26,6 +27,7 @@ from pathlib import Path
 import torch
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "qwen-1.5b-7b-skywork-1.5b.yaml"
+LONG_TOKENS = 3500  # the long-context check's prompts (Qwen2.5-Math's context is 4,096)
 
 
 def _sync() -> None:
@@ -35,6 +37,7 @@ def _sync() -> None:
 
 def run_check(tiny: bool, output: Path | None = None, log=print) -> int:
     from rsd_ray.config import load_config
+    from rsd_ray.runner.local import LocalBackend
     from rsd_ray.standins import build_standins
 
     report: dict = {"env": _env(), "tiny": tiny, "checks": {}}
@@ -45,16 +48,21 @@ def run_check(tiny: bool, output: Path | None = None, log=print) -> int:
                            **({"layers": 1} if tiny else {"full_depth": True, "head_dim": None}))
         report["build_s"] = round(time.perf_counter() - t0, 1)
         sets = [f"draft.path={s['draft-1.5b']}", f"target.path={s['target-7b']}", f"prm.path={s['skywork-prm-1.5b']}",
-                *(f"{r}.device={device}" for r in ("draft", "target", "prm"))]
+                *(f"{r}.device={device}" for r in ("draft", "target", "prm")),
+                f"generation.max_prompt_tokens={LONG_TOKENS + 100}"]  # room for the long-context check
         if device == "cpu":
             sets += [f"{r}.dtype=float32" for r in ("draft", "target", "prm")]  # bf16 matmuls crawl on most CPUs
         cfg = load_config(RECIPE, sets)
+        t0 = time.perf_counter()
+        engines = LocalBackend.load(cfg, ["rsd"])  # draft, target and PRM, each loaded once
+        report["load_s"] = round(time.perf_counter() - t0, 1)
         checks = report["checks"]
-        checks["engine_vs_unpadded"] = _engine_vs_unpadded(cfg, n=8 if tiny else 32)
-        checks["prm_cached_vs_whole"] = _prm_cached_vs_whole(cfg)
-        checks["long_context"] = _long_context(cfg, requests=8 if tiny else 64, tokens=300 if tiny else 3500)
-        checks["throughput"] = _throughput(cfg, rows=16 if tiny else 64, steps_cap=tiny)
-        checks["overhead_tokens"] = _overhead(cfg)
+        checks["engine_vs_unpadded"] = _engine_vs_unpadded(engines.target, n=8 if tiny else 32)
+        checks["prm_cached_vs_whole"] = _prm_cached_vs_whole(engines.prm)
+        checks["long_context"] = _long_context(cfg, engines.target, requests=8 if tiny else 64,
+                                               tokens=300 if tiny else LONG_TOKENS)
+        checks["throughput"] = _throughput(cfg, engines, rows=16 if tiny else 64, steps_cap=tiny)
+        checks["overhead_tokens"] = _overhead(engines.target)
     report["ok"] = all(c.get("ok", True) for c in report["checks"].values())
     text = json.dumps(report, indent=2)
     log(text)
@@ -79,12 +87,10 @@ def _prompts(n: int) -> list[str]:
     return [f"Let x = {i} + {2 * i + 1}. What is {3 + i} times x, minus {i % 7}?" for i in range(n)]
 
 
-def _engine_vs_unpadded(cfg, n: int) -> dict:
+def _engine_vs_unpadded(g, n: int) -> dict:
     """Greedy step tokens of a batch of different prompt lengths equal each prompt decoded alone."""
     from rsd_ray.core.records import StepCall
-    from rsd_ray.models.roles import build_generator
 
-    g = build_generator(cfg, "target")
     calls = [StepCall(f"r{i}", p, (), 16, 0, 0) for i, p in enumerate(_prompts(n))]
     batched = [r.text for r in g.generate_steps(calls)]
     g.release([c.request_id for c in calls])
@@ -106,11 +112,9 @@ def _engine_vs_unpadded(cfg, n: int) -> dict:
     return {"rows": n, "same": same, "nonfinite_logits": nonfinite, "ok": nonfinite == 0 and same >= 0.9 * n}
 
 
-def _prm_cached_vs_whole(cfg) -> dict:
+def _prm_cached_vs_whole(prm) -> dict:
     from rsd_ray.core.records import ScoreCall
-    from rsd_ray.models.roles import build_prm
 
-    prm = build_prm(cfg)
     steps = ("First, 2 + 3 = 5.", "Then 5 * 4 = 20:", "So the answer is \\boxed{20}.")
     cached = [prm.score([ScoreCall("p", "What is (2 + 3) * 4?", steps[: k + 1])])[0].last for k in range(3)]
     ids = prm.render_prompt("What is (2 + 3) * 4?")
@@ -125,17 +129,17 @@ def _prm_cached_vs_whole(cfg) -> dict:
     return {"cached": cached, "whole": whole, "max_abs_diff": err, "ok": err < 2e-2}
 
 
-def _long_context(cfg, requests: int, tokens: int) -> dict:
-    """`requests` prompts of about `tokens` tokens, two steps each: KV held and peak memory vs plan."""
+def _long_context(cfg, g, requests: int, tokens: int) -> dict:
+    """`requests` prompts of about `tokens` tokens, two steps each: KV held and peak memory vs plan
+    (the plan for these calls: `requests` at once, their prompt length, 64 new tokens; device peak:
+    all three models)."""
     from dataclasses import replace
 
     from rsd_ray.cluster.plan import arch_of, kv_bytes_per_rank
     from rsd_ray.core.records import StepCall
-    from rsd_ray.models.roles import build_generator
 
     gen = replace(cfg.generation, max_prompt_tokens=tokens + 64, max_new_tokens=64, max_steps=4)
     cfg = replace(cfg, generation=gen, run=replace(cfg.run, batch_size=requests, min_target_batch=1))
-    g = build_generator(cfg, "target")
     text = " ".join(["one two three four"] * (tokens // 4))
     calls = [StepCall(f"l{i}", f"{i}: {text}", (), 16, 0, 0) for i in range(requests)]
     if torch.cuda.is_available() and g.device.type == "cuda":
@@ -150,22 +154,23 @@ def _long_context(cfg, requests: int, tokens: int) -> dict:
     return {"requests": requests, "prompt_tokens": len(g.prompt_ids(calls[0].problem)), "wall_s": round(time.perf_counter() - t0, 2),
             "errors": sum(r.error is not None for r in first + second),
             "kv_held_gib": round(g.peak_kv_bytes / 2**30, 3), "kv_plan_gib": round(planned / 2**30, 3),
-            "device_peak_gib": round(peak / 2**30, 3) if peak else None,
+            "device_peak_gib_all_models": round(peak / 2**30, 3) if peak else None,
             "ok": g.peak_kv_bytes <= planned and not any(r.error for r in first + second)}
 
 
-def _throughput(cfg, rows: int, steps_cap: bool) -> dict:
+def _throughput(cfg, engines, rows: int, steps_cap: bool) -> dict:
     """Target-only against rsd on the same problems at batch 64, with each role's engine time."""
     from dataclasses import replace
 
+    from rsd_ray.data.rows import Row
     from rsd_ray.runner.local import LocalBackend
     from rsd_ray.runner.modes import make_states
-    from rsd_ray.data.rows import Row
 
     gen = replace(cfg.generation, max_new_tokens=96 if steps_cap else 512, max_step_tokens=32, max_steps=8)
     cfg = replace(cfg, generation=gen, rsd=replace(cfg.rsd, delta=0.5), run=replace(cfg.run, batch_size=64))
     problems = [Row(f"t{i}", p, None, "math") for i, p in enumerate(_prompts(rows))]
-    backend = LocalBackend.load(cfg, ["target", "rsd"])
+    backend = LocalBackend(64, engines.draft, engines.target, engines.prm, min_target_batch=cfg.run.target_gather(),
+                           max_in_flight=cfg.run.in_flight_cap())
     out: dict = {"rows": rows}
     for mode in ("target", "rsd"):
         timed = _time_roles(backend)
@@ -200,11 +205,8 @@ def _time_roles(backend) -> dict[str, float]:
     return spent
 
 
-def _overhead(cfg) -> dict:
+def _overhead(g) -> dict:
     """One forward's fixed cost in tokens of prefill: time(1 token) / marginal time per token."""
-    from rsd_ray.models.roles import build_generator
-
-    g = build_generator(cfg, "target")
 
     def t(n: int) -> float:
         x = torch.randint(0, 1000, (8, n), device=g.device)
