@@ -144,18 +144,27 @@ class GrowingCache(DynamicCache):
 class KVArena:
     """One model's cache: per layer, keys and values of every live request, one row (slot) each.
 
-    Rows and length grow by doubling (a copy, rare; models/kv_sizes.py, which `rsd-ray plan`
+    Rows and length grow by doubling (models/kv_sizes.py, which `rsd-ray plan`
     reads too), the length never past the model's context; a released slot is zeroed and
     reused. Positions past a row's cached length (a rejected step's keys, zeros) are
     finite and always masked. Memory: the most requests live at once x the longest
     context seen, and it never shrinks; a GPU server would page it instead.
+
+    Columns are held in chunks (per layer [slots, heads, chunk length, dim]): growing
+    the length adds a zeroed chunk and copies nothing. One tensor grown by a copy cost
+    the call that grew it 0.2 to 0.7 s at 2k columns and 16 to 64 rows (issue 15), as
+    much as ten decode forwards. Only rows still grow by a copy (rare: more requests
+    live than ever before).
     """
 
     def __init__(self, num_layers: int, limit: int = 1 << 30):
         self.num_layers = num_layers
         self.limit = limit  # the model's context
-        self.k: list[torch.Tensor] = []  # per layer [slots, heads, length, dim]; created at the first store
-        self.v: list[torch.Tensor] = []
+        # per layer, its chunks of [slots, heads, columns, dim]; created at the first store
+        self.k: list[list[torch.Tensor]] = []
+        self.v: list[list[torch.Tensor]] = []
+        self.starts: list[int] = []  # the first column of each chunk (the same in every layer)
+        self.length = 0  # columns in all chunks together
         self.rows = 0
         self.free: list[int] = []
 
@@ -164,8 +173,11 @@ class KVArena:
             grown = grown_rows(self.rows)
             self.free = list(range(grown - 1, self.rows - 1, -1))
             self.rows = grown
-            if self.k:
-                self._resize(grown, self.k[0].shape[2])
+            for chunks in (*self.k, *self.v):
+                for i, old in enumerate(chunks):
+                    new = old.new_zeros((grown, *old.shape[1:]))
+                    new[: old.shape[0]] = old
+                    chunks[i] = new
         return self.free.pop()
 
     def release(self, slots: list[int]) -> None:
@@ -174,32 +186,47 @@ class KVArena:
         if not slots:
             return
         if self.k:
-            idx = torch.tensor(slots, device=self.k[0].device)
-            for t in (*self.k, *self.v):
-                t.index_fill_(0, idx, 0)
+            idx = torch.tensor(slots, device=self.k[0][0].device)
+            for chunks in (*self.k, *self.v):
+                for t in chunks:
+                    t.index_fill_(0, idx, 0)
         self.free.extend(slots)
 
-    def _resize(self, rows: int, length: int) -> None:
-        for t in (self.k, self.v):
-            for i, old in enumerate(t):
-                new = old.new_zeros((rows, old.shape[1], length, old.shape[3]))
-                new[: old.shape[0], :, : old.shape[2]] = old
-                t[i] = new
+    def _grow(self, length: int, like: list[torch.Tensor]) -> None:
+        """Add a zeroed chunk per layer so that `length` columns are held (`like`: a tensor per layer)."""
+        if not self.k:
+            self.k, self.v = [[] for _ in like], [[] for _ in like]
+        for k, v, t in zip(self.k, self.v, like):
+            shape = (self.rows, t.shape[1], length - self.length, t.shape[3])
+            k.append(t.new_zeros(shape))
+            v.append(t.new_zeros(shape))
+        self.starts.append(self.length)
+        self.length = length
 
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (*self.k, *self.v))
+        return sum(t.numel() * t.element_size() for chunks in (*self.k, *self.v) for t in chunks)
+
+    def _spans(self, cached: int):
+        """(chunk index, first column, columns) of each chunk holding part of columns [0, cached)."""
+        for i, a in enumerate(self.starts):
+            if a >= cached:
+                break
+            yield i, a, min(self.k[0][i].shape[2], cached - a)
 
     def gather(self, slots: list[int], cached: int, extra: int) -> "GrowingCache":
         """A batch cache of these slots' first `cached` positions, with room for `extra` more."""
         if cached == 0 or not self.k:
             return GrowingCache([GrowingLayer(extra, limit=self.limit) for _ in range(self.num_layers)])
-        idx = torch.tensor(slots, device=self.k[0].device)
+        first = self.k[0][0]
+        idx = torch.tensor(slots, device=first.device)
+        spans = list(self._spans(cached))
         layers = []
         for k, v in zip(self.k, self.v):
-            ks = k.new_empty((len(slots), k.shape[1], cached + extra, k.shape[3]))
-            vs = v.new_empty(ks.shape)
-            ks[:, :, :cached] = k[:, :, :cached].index_select(0, idx)
-            vs[:, :, :cached] = v[:, :, :cached].index_select(0, idx)
+            ks = first.new_empty((len(slots), first.shape[1], cached + extra, first.shape[3]))
+            vs = first.new_empty(ks.shape)
+            for i, a, n in spans:
+                ks[:, :, a: a + n] = k[i][:, :, :n].index_select(0, idx)
+                vs[:, :, a: a + n] = v[i][:, :, :n].index_select(0, idx)
             layers.append(GrowingLayer(extra, ks, vs, length=cached, limit=self.limit))
         return GrowingCache(layers)
 
@@ -209,21 +236,27 @@ class KVArena:
         if not any(counts):
             return
         need = max(d + n for d, n in zip(dest, counts))
-        if not self.k:
-            for layer in cache.layers:
-                shape = (self.rows, layer.keys.shape[1], grown_length(need, 0, self.limit), layer.keys.shape[3])
-                self.k.append(layer.keys.new_zeros(shape))
-                self.v.append(layer.values.new_zeros(shape))
-        elif need > self.k[0].shape[2]:
-            self._resize(self.rows, grown_length(need, self.k[0].shape[2], self.limit))
+        if need > self.length:
+            self._grow(grown_length(need, self.length, self.limit), [layer.keys for layer in cache.layers])
         dev = cache.layers[0].keys.device
         r_idx = torch.tensor([r for r, n in zip(rows, counts) for _ in range(n)], device=dev)
         src = torch.tensor([a + j for a, n in zip(starts, counts) for j in range(n)], device=dev)
         s_idx = torch.tensor([s for s, n in zip(slots, counts) for _ in range(n)], device=dev)
         dst = torch.tensor([d + j for d, n in zip(dest, counts) for j in range(n)], device=dev)
+        lo = min(dest)
+        parts = []  # per chunk written: its index and the entries that land in it, at its own columns
+        for i, a, n in self._spans(need):
+            if a + n <= lo:
+                continue
+            if a <= lo and a + n >= need:  # one chunk holds them all (the usual step)
+                parts.append((i, r_idx, src, s_idx, dst - a))
+                break
+            m = (dst >= a) & (dst < a + n)
+            parts.append((i, r_idx[m], src[m], s_idx[m], dst[m] - a))
         for k, v, layer in zip(self.k, self.v, cache.layers):
-            k[s_idx, :, dst] = layer.keys[r_idx, :, src]
-            v[s_idx, :, dst] = layer.values[r_idx, :, src]
+            for i, r, c, s, d in parts:
+                k[i][s, :, d] = layer.keys[r, :, c]
+                v[i][s, :, d] = layer.values[r, :, c]
 
 
 def pack(states: list[SeqState], new: list[list[int]], pad_id: int, arena: KVArena,
