@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 
+from rsd_ray.models.attention import use_engine_attention
 from rsd_ray.models.kv import KVArena, PackedBatch, SeqState, common_steps, pack
 
 
@@ -45,6 +46,7 @@ class CachedModel:
 
     def __init__(self, model: torch.nn.Module, pad_id: int, num_layers: int, overhead_tokens: int | None = None):
         self.model = model
+        use_engine_attention(model)  # the grouped-query kernel path by shape, not by the mask (attention.py)
         self.pad_id = pad_id
         self.num_layers = num_layers
         self.states: dict[str, SeqState] = {}
@@ -114,6 +116,7 @@ class CachedModel:
     def adopt(self, model: torch.nn.Module) -> None:
         """Serve with `model` from now on (a tensor-parallel rank's shard, on its device)."""
         self.model = model
+        use_engine_attention(model)
 
     @property
     def device(self) -> torch.device:
