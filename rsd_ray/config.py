@@ -70,6 +70,11 @@ class RSDConfig:
     p: float = 0.5
     alpha: float = 10.0
     score_target: bool = False  # the PRM also scores target steps (costs PRM tokens; synth's step pairs)
+    # The online target budget (core/budget.py): delta moves while the run goes so that the target
+    # writes at most this share of the steps; delta is only where it starts. None: delta stays fixed.
+    target_budget: float | None = None
+    budget_window: int = 16  # rows per window: each window's delta comes from finished windows' rewards
+    budget_lag: int = 0  # windows admission may run ahead of the oldest unfinished; 0: (clients+1) x batch_size rows
 
     def build(self) -> Weighting:
         return Weighting(self.weighting, self.delta, self.p, self.alpha)
@@ -211,12 +216,27 @@ class Config:
         if self.run.threads < 0 or not self.run.start_timeout_s > 0 or not self.grading.timeout_s > 0:
             raise ConfigError("run.threads >= 0, run.start_timeout_s > 0 and grading.timeout_s > 0 are required")
         self.baselines.validate()
+        self._validate_budget()
         try:
             self.generation.stop_rule()
             self.rsd.build()
         except ValueError as e:
             raise ConfigError(str(e)) from None
         return self
+
+    def _validate_budget(self) -> None:
+        r = self.rsd
+        if r.budget_window < 1 or r.budget_lag < 0:
+            raise ConfigError("rsd.budget_window must be >= 1 and rsd.budget_lag >= 0 (0: from the batch size)")
+        if r.target_budget is None:
+            return
+        if not 0.0 <= r.target_budget <= 1.0:
+            raise ConfigError(f"rsd.target_budget is a share of steps, in [0, 1]; got {r.target_budget}")
+        if r.weighting != "binary":
+            raise ConfigError(f"rsd.target_budget needs rsd.weighting: binary (a threshold to move), "
+                              f"got {r.weighting}")
+        if self.run.backend == "ray" and self.run.coordinators != 1:
+            raise ConfigError("rsd.target_budget needs run.coordinators: 1 (the budget lives in the coordinator)")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

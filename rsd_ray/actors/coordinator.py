@@ -20,19 +20,25 @@ target time; results do not change (each request's steps depend only on its
 own context). Requests owned by the target (parked or inside its call) do
 not count toward batch_size then, up to `max_in_flight` in all, as in the
 local scheduler: the draft and the PRM keep full batches meanwhile.
+
+With an online target budget (`set_gate`, core/budget.py) pending requests
+are admitted in input order (by seq) and only once the gate knows their delta.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
+from rsd_ray.actors.metrics import CallMetrics
 from rsd_ray.actors.replicas import Replica
+from rsd_ray.core.budget import BudgetGate
 from rsd_ray.core.request import RequestState
 
 
@@ -55,7 +61,8 @@ class Coordinator:
     their requests share the same queues, so batches mix requests of every caller."""
 
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
-                 max_restarts: int, start_timeout_s: float, min_target_batch: int = 1, max_in_flight: int = 0):
+                 max_restarts: int, start_timeout_s: float, min_target_batch: int = 1, max_in_flight: int = 0,
+                 index: int = 0):
         self.supervisor = supervisor
         self.replicas = replicas
         self.batch_size = batch_size
@@ -80,6 +87,12 @@ class Coordinator:
         self._live = 0
         self._failure: BaseException | None = None
         self._workers: list[asyncio.Task] = []
+        self._gate: BudgetGate | None = None
+        self.metrics = CallMetrics(str(index))
+
+    def set_gate(self, gate: BudgetGate | None) -> None:
+        """The online target budget of the pass that starts now (None: none)."""
+        self._gate = gate
 
     async def solve(self, states: list[RequestState]) -> list[RequestState]:
         if self._failure is not None:
@@ -87,6 +100,8 @@ class Coordinator:
         self._start_workers()
         group = _Group(len(states))
         self._pending.extend((s, group) for s in states)
+        if self._gate is not None:  # input order: the lowest waiting row's windows are always in flight
+            self._pending = deque(sorted(self._pending, key=lambda p: p[0].seq))
         self._admit()
         if states:
             await group.event.wait()
@@ -116,12 +131,20 @@ class Coordinator:
             self._admitting = False
 
     def _admit_some(self) -> None:
+        gate = self._gate
         while self._pending and self._load() < self.batch_size and self._live < self.max_in_flight:
-            s, group = self._pending.popleft()
+            s, group = self._pending[0]
+            if gate is not None and not s.done and not gate.ready(s):
+                break
+            self._pending.popleft()
             if s.done:  # failed before it started (a bad row)
+                if gate is not None:
+                    gate.finish(s)
                 group.finished.append(s)
                 self._check(group)
                 continue
+            if gate is not None:
+                gate.start(s)
             self._live += 1
             self._most_live = max(self._most_live, self._live)
             self._group_of[id(s)] = group
@@ -139,6 +162,8 @@ class Coordinator:
             s.fail(f"needs the {s.need} role, which this run did not start")
         self._live -= 1
         self.finished += 1
+        if self._gate is not None:
+            self._gate.finish(s)
         group = self._group_of.pop(id(s))
         group.finished.append(s)
         for key in self._release_keys():
@@ -193,7 +218,9 @@ class Coordinator:
                     batch, calls = await self._take(role, q, gathering)
                 flat = [c for cs in calls for c in cs]
                 self._batches.setdefault(role, Counter())[len(flat)] += 1
+                t0 = time.perf_counter()
                 results = await self._call(role, idx, flat)
+                self.metrics.call(role, len(flat), time.perf_counter() - t0, results)
                 at = 0
                 for s, cs in zip(batch, calls):
                     mine, at = results[at:at + len(cs)], at + len(cs)
@@ -201,6 +228,7 @@ class Coordinator:
                     self._owned[role] -= 1
                     self._route(s)
                 self._flush(role, idx)
+                self.metrics.load(self._live, len(self._pending))
         except asyncio.CancelledError:
             raise
         except BaseException as e:  # a role that cannot be recovered ends every caller's run

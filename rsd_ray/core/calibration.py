@@ -44,7 +44,11 @@ def pick_delta(rewards: list[float], budget: float) -> float:
         raise ValueError("no draft-step rewards to calibrate on")
     if any(math.isnan(r) for r in rewards):
         raise ValueError("a draft-step reward is NaN")
-    ordered = sorted(rewards)
+    return delta_for_share(sorted(rewards), budget)
+
+
+def delta_for_share(ordered: list[float], budget: float) -> float:
+    """pick_delta on rewards already sorted (the online budget keeps its pool sorted)."""
     n = len(ordered)
     k = math.floor(budget * n + 1e-9)  # exact budgets (0.3 x 10 = 3) survive float rounding
     if k >= n:

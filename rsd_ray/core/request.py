@@ -45,6 +45,7 @@ class RequestState:
     temperature: float | None = None  # sampling temperature for its calls; None: each engine's own
     score_target: bool = False  # rsd: the PRM also scores each target step (synthetic step-pair data)
     rejected: list[Rejected] = field(default_factory=list)  # rsd: the draft steps the rule turned down
+    seq: int = 0  # its row's place in this run's input order (the online budget's windows: core/budget.py)
     _pending_target: bool = False  # the pending step is the target's, waiting only for its reward
     _pending: StepResult | None = None  # the draft step waiting for its reward
     _draft_turn: bool = True  # rsd: False after a rejection, until the target's step lands

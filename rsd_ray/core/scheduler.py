@@ -24,6 +24,10 @@ max_in_flight in flight in all (RunConfig.in_flight_cap: by default one
 target call's worth of parked requests beyond batch_size). No engine call
 ever exceeds batch_size, and modes whose every request needs the same role
 (target-only among them) are unaffected.
+
+`gate` (the online target budget, core/budget.py): a request is admitted only
+once the gate says its delta is known; admission stays in input order, so a
+waiting request only holds back the ones after it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from rsd_ray.core.records import ScoreCall, ScoreResult, StepCall, StepResult
+from rsd_ray.core.budget import BudgetGate
 from rsd_ray.core.request import RequestState
 
 Generate = Callable[[list[StepCall]], list[StepResult]]
@@ -40,11 +45,12 @@ Score = Callable[[list[ScoreCall]], list[ScoreResult]]
 def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | None = None,
           target: Generate | None = None, prm: Score | None = None,
           release: Callable[[list[str]], None] | None = None,
-          min_target_batch: int = 1, max_in_flight: int = 0) -> Iterator[RequestState]:
+          min_target_batch: int = 1, max_in_flight: int = 0, gate: BudgetGate | None = None) -> Iterator[RequestState]:
     """Run every request to its end; yields each as soon as it finishes."""
     pending = iter(requests)
     active: list[RequestState] = []
     exhausted = False
+    held: RequestState | None = None  # the next request, waiting for the gate
     cap = max(batch_size, max_in_flight)  # callers pass RunConfig.in_flight_cap()
 
     def load() -> int:  # what counts toward batch_size: parked requests do not (see above)
@@ -53,14 +59,23 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
 
     while True:
         while not exhausted and load() < batch_size and len(active) < cap:
-            nxt = next(pending, None)
+            nxt, held = held or next(pending, None), None
             if nxt is None:
                 exhausted = True
             elif nxt.done:  # failed before it started (a bad row)
+                if gate is not None:
+                    gate.finish(nxt)
                 yield nxt
+            elif gate is not None and not gate.ready(nxt):
+                held = nxt
+                break
             else:
+                if gate is not None:
+                    gate.start(nxt)
                 active.append(nxt)
         if not active:
+            if held is not None:  # every earlier request is finished: only missing rows could hold it
+                raise RuntimeError(f"the target budget's gate holds request {held.request.id} with nothing in flight")
             return
         for role, engine in (("draft", draft), ("prm", prm), ("target", target)):
             batch = [r for r in active if r.need == role]
@@ -86,4 +101,7 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
             active = [r for r in active if not r.done]
             if release is not None:
                 release([i for r in finished for i in r.release_ids()])
+            if gate is not None:
+                for r in finished:
+                    gate.finish(r)
             yield from finished

@@ -22,6 +22,7 @@ class Row:
     reference: str | None
     kind: str  # how to grade: "math" or "choice"
     error: str | None = None
+    seq: int = 0  # its place among the rows this run solves (RowFilter): the online budget's order
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from rsd_ray.config import Config, load_config_from
 from rsd_ray.data.synth import SCHEMAS, KeepRule, derive, problem_id
 from rsd_ray.grading.grader import Grader
 from rsd_ray.jobs.common import JobError, open_backend, prepare
+from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
 from rsd_ray.runner.output import SCHEMA, table, write_json
 from rsd_ray.runner.progress import Progress
 from rsd_ray.runner.sink import PartSink
@@ -62,7 +63,8 @@ def run_synth(cfg: Config, output: Path, input_path: str | None = None, dataset:
     new = 0
     try:
         with open_backend(cfg, [mode]) as backend:
-            for t in stream_tables(source, cfg, mode, backend, grader, done, samples):
+            gate = make_gate(cfg, mode, sinks["samples"].read(SEED_COLUMNS), per_row=samples)
+            for t in stream_tables(source, cfg, mode, backend, grader, done, samples, gate):
                 number = sinks["samples"].next_number
                 for name, rows in derive(t.to_pylist(), rule, seen).items():
                     sinks[name].write(pa.Table.from_pylist(rows, schema=SCHEMAS[name]), number)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rsd_ray.config import Config
+from rsd_ray.core.budget import BudgetGate
 from rsd_ray.core.request import RequestState
 from rsd_ray.core.scheduler import drive
 from rsd_ray.core.stats import ModelSizes
@@ -27,6 +28,7 @@ class LocalBackend:
     assisted: AssistedEngine | None = None  # sd: serves the target role (speculative calls and plain ones)
     min_target_batch: int = 1  # run.min_target_batch: see core/scheduler.py
     max_in_flight: int = 0  # RunConfig.in_flight_cap(): see core/scheduler.py
+    gate: BudgetGate | None = None  # the online target budget of the pass running now (set_gate)
 
     @classmethod
     def load(cls, cfg: Config, modes: list[str]) -> "LocalBackend":
@@ -50,7 +52,11 @@ class LocalBackend:
                           target=target.generate_steps if target else None,
                           prm=self.prm.score if self.prm else None,
                           release=lambda ids: [e.release(ids) for e in engines],
-                          min_target_batch=self.min_target_batch, max_in_flight=self.max_in_flight))
+                          min_target_batch=self.min_target_batch, max_in_flight=self.max_in_flight,
+                          gate=self.gate))
+
+    def set_gate(self, gate: BudgetGate | None) -> None:
+        self.gate = gate
 
     def sizes(self, mode: str) -> ModelSizes:
         used = ROLES_OF[mode]

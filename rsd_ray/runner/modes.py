@@ -36,6 +36,9 @@ class Backend(Protocol):
 
     def sizes(self, mode: str) -> ModelSizes: ...
 
+    def set_gate(self, gate) -> None:
+        """Admit rsd states through this online target budget gate from now on (None: none)."""
+
     def close(self) -> None: ...
 
 
@@ -55,7 +58,7 @@ def make_states(rows: list[Row], cfg: Config, mode: str) -> list[RequestState]:
             s = SDState(req, "target", **common)
         else:
             s = RequestState(req, "draft" if mode in SAMPLED else mode, score_target=cfg.rsd.score_target,  # type: ignore[arg-type]
-                             **common)
+                             seq=row.seq, **common)
         if row.error:
             s.fail(row.error)
         if mode in SAMPLED:

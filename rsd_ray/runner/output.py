@@ -26,6 +26,7 @@ SCHEMA = pa.schema([
     ("response", pa.string()), ("pred", pa.string()), ("correct", pa.bool_()), ("steps", pa.list_(STEP)),
     ("rejected", pa.list_(REJECTED)),  # rsd: draft steps turned down, at the index the target's step took
     ("finish_reason", pa.string()),
+    ("delta", pa.float64()),  # rsd: the acceptance threshold in force for this row (the online budget moves it)
     *[(name, pa.int64()) for name in Counters().as_dict()],
     ("error", pa.string()),
 ])
@@ -43,6 +44,7 @@ def record(row: Row, mode: str, state: RequestState | None, grade: Grade | None)
         "steps": [{"text": s.text, "source": s.source, "reward": s.reward} for s in state.steps] if state else [],
         "rejected": [{"index": r.index, "text": r.text, "reward": r.reward} for r in state.rejected] if state else [],
         "finish_reason": state.finish_reason if state else None,
+        "delta": state.weighting.delta if state and mode == "rsd" else None,
         **c.as_dict(),
         "error": error,
     }
@@ -59,7 +61,7 @@ def write_json(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-METRIC_COLUMNS = [*Counters().as_dict(), "error", "correct", "reference"]
+METRIC_COLUMNS = [*Counters().as_dict(), "error", "correct", "reference", "delta"]
 
 
 def metrics(records: list[dict] | pa.Table, sizes: ModelSizes, wall_s: float) -> dict:
@@ -70,8 +72,12 @@ def metrics(records: list[dict] | pa.Table, sizes: ModelSizes, wall_s: float) ->
     referenced = t.num_rows - t["reference"].null_count
     right = pc.and_(pc.fill_null(t["correct"], False), pc.is_null(t["error"]))
     correct = int(pc.sum(pc.cast(right, pa.int64())).as_py() or 0)
-    return summarize(total, rows=t.num_rows, errors=t.num_rows - t["error"].null_count,
-                     correct=correct, referenced=referenced, sizes=sizes, wall_s=wall_s)
+    m = summarize(total, rows=t.num_rows, errors=t.num_rows - t["error"].null_count,
+                  correct=correct, referenced=referenced, sizes=sizes, wall_s=wall_s)
+    if "delta" in t.column_names and t["delta"].null_count < t.num_rows:  # rsd rows: the thresholds in force
+        m.update(delta_mean=pc.mean(t["delta"]).as_py(), delta_min=pc.min(t["delta"]).as_py(),
+                 delta_max=pc.max(t["delta"]).as_py())
+    return m
 
 
 def table(summary_by_mode: dict[str, dict]) -> str:

@@ -92,8 +92,8 @@ class RayBackend:
         sup = Supervisor.remote(cfg, roles)
         replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
         coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
-                                     cfg.run.start_timeout_s, cfg.run.target_gather(), cfg.run.in_flight_cap())
-                  for _ in range(cfg.run.coordinators)]
+                                     cfg.run.start_timeout_s, cfg.run.target_gather(), cfg.run.in_flight_cap(), i)
+                  for i in range(cfg.run.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:
@@ -105,6 +105,10 @@ class RayBackend:
             cause = e.cause if getattr(e, "cause", None) is not None else e
             raise RunFailed(str(cause).strip().splitlines()[-1]) from None
         return [s for part in parts for s in part]
+
+    def set_gate(self, gate) -> None:
+        """The online target budget of the pass that starts now (core/budget.py; None: none)."""
+        ray.get([c.set_gate.remote(gate) for c in self.coordinators])
 
     def sizes(self, mode: str) -> ModelSizes:
         return ModelSizes(**{r: self._params[r] if r in ROLES_OF[mode] else 0 for r in ("draft", "target", "prm")})

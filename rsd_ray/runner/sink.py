@@ -104,7 +104,17 @@ class PartSink:
         parts = self.parts()
         if not parts:
             return self.schema.empty_table().select(columns) if columns else self.schema.empty_table()
-        return pa.concat_tables(pq.read_table(p, columns=columns) for p in parts)
+        return pa.concat_tables(self._read(p, columns) for p in parts)
+
+    def _read(self, part: Path, columns: list[str] | None) -> pa.Table:
+        """One part; a column it lacks (a part written before the column existed) reads as nulls."""
+        names = set(pq.ParquetFile(part).schema_arrow.names)
+        cols = columns or self.schema.names
+        t = pq.read_table(part, columns=[c for c in cols if c in names])
+        for c in cols:
+            if c not in names:
+                t = t.append_column(self.schema.field(c), pa.nulls(t.num_rows, self.schema.field(c).type))
+        return t.select(cols)
 
 
 def _commit(tmp: Path, final: Path) -> None:

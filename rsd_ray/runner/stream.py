@@ -22,16 +22,19 @@ from itertools import islice
 
 import pyarrow as pa
 
+from rsd_ray.actors.metrics import row_metrics
 from rsd_ray.config import Config, DataConfig
+from rsd_ray.core.budget import BudgetGate
 from rsd_ray.data.rows import Row, normalize, preset_for
 from rsd_ray.data.source import DATA_STAGE_CPUS, Source, parse
 from rsd_ray.grading.grader import Grader
+from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
 from rsd_ray.runner.modes import solve_records
 from rsd_ray.runner.output import METRIC_COLUMNS, SCHEMA, metrics, to_table
 from rsd_ray.runner.progress import Progress
 from rsd_ray.runner.sink import PartSink
 
-ROW_SCHEMA = pa.schema([(f, pa.string()) for f in ("id", "problem", "reference", "kind", "error")])
+ROW_SCHEMA = pa.schema([*((f, pa.string()) for f in ("id", "problem", "reference", "kind", "error")), ("seq", pa.int64())])
 
 
 class RowFilter:
@@ -46,6 +49,7 @@ class RowFilter:
         self.done = done
         self.limit = limit
         self.seen: dict[str, int] = {}
+        self.seq = 0  # rows yielded so far
 
     def rows(self, pos_raw: Iterable[tuple[int, str]]) -> Iterator[Row]:
         from dataclasses import replace
@@ -60,7 +64,8 @@ class RowFilter:
             else:
                 self.seen[row.id] = pos
             if row.id not in self.done:
-                yield row
+                yield replace(row, seq=self.seq)
+                self.seq += 1
 
     def __call__(self, batch: pa.Table) -> pa.Table:  # the Ray Data stage
         rows = list(self.rows(zip(batch["pos"].to_pylist(), batch["raw"].to_pylist())))
@@ -92,14 +97,17 @@ class SolveBatch:
 
 
 def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, grader: Grader,
-                  samples: int) -> Iterator[pa.Table]:
+                  samples: int, on_block) -> Iterator[pa.Table]:
     """Chunks of part_rows rows, each solved with continuous batching inside; one part per chunk."""
     rows = RowFilter(cfg.data, done, source.limit).rows(source.iter_local())
     while chunk := list(islice(rows, cfg.run.part_rows)):
-        yield to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
+        t = to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
+        on_block(t)
+        yield t
 
 
-def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, samples: int) -> Iterator[pa.Table]:
+def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, samples: int,
+                on_block) -> Iterator[pa.Table]:
     from ray.data import ActorPoolStrategy, DataContext
 
     ctx = DataContext.get_current()
@@ -116,6 +124,7 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
     buf: list[pa.Table] = []
     try:
         for block in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+            on_block(block)
             buf.append(block)
             if sum(b.num_rows for b in buf) >= cfg.run.part_rows:
                 yield pa.concat_tables(buf)
@@ -132,11 +141,20 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
 
 
 def stream_tables(source: Source, cfg: Config, mode: str, backend, grader: Grader, done: set[str],
-                  samples: int = 0) -> Iterator[pa.Table]:
-    """Output tables of every input row not in `done` (row ids; with samples, the rows' own ids)."""
-    if cfg.run.backend == "ray":
-        return _ray_tables(source, done, cfg, mode, backend, samples)
-    return _local_tables(source, done, cfg, mode, backend, grader, samples)
+                  samples: int = 0, gate: BudgetGate | None = None, on_block=None) -> Iterator[pa.Table]:
+    """Output tables of every input row not in `done` (row ids; with samples, the rows' own ids).
+
+    `gate`: the pass's online target budget (runner/budget.py), installed in the backend for this
+    pass only. `on_block`: called with every solved block as it arrives (progress)."""
+    backend.set_gate(gate)
+    on_block = on_block or (lambda t: None)
+    try:
+        if cfg.run.backend == "ray":
+            yield from _ray_tables(source, done, cfg, mode, backend, samples, on_block)
+        else:
+            yield from _local_tables(source, done, cfg, mode, backend, grader, samples, on_block)
+    finally:
+        backend.set_gate(None)
 
 
 def stream_pass(source: Source, cfg: Config, mode: str, backend, folder, grader: Grader, log=print,
@@ -146,15 +164,21 @@ def stream_pass(source: Source, cfg: Config, mode: str, backend, folder, grader:
     done = sink.done_ids()
     if done:
         log(f"{label or mode}: resuming: {len(done)} rows already done")
+    gate = make_gate(cfg, mode, sink.read(SEED_COLUMNS) if done else SCHEMA.empty_table())
+    exporter = row_metrics(cfg.run.backend)
     t0 = time.perf_counter()
     progress = Progress(source.total, len(done), label or mode, log)
     new = 0
-    for t in stream_tables(source, cfg, mode, backend, grader, done):
+    for t in stream_tables(source, cfg, mode, backend, grader, done, gate=gate, on_block=progress.update_table):
         sink.write(t)
         new += t.num_rows
-        progress.update(t.num_rows, t.num_rows - t["error"].null_count)
+        if exporter is not None:
+            exporter.publish(t, mode)
     progress.close()
-    return run_metrics(sink, backend.sizes(mode), time.perf_counter() - t0, new)
+    m = run_metrics(sink, backend.sizes(mode), time.perf_counter() - t0, new)
+    if gate is not None:
+        m["target_budget"] = cfg.rsd.target_budget
+    return m
 
 
 def run_metrics(sink: PartSink, sizes, wall: float, new: int) -> dict:
