@@ -45,7 +45,7 @@ def head():
              "--num-cpus=2", f"--temp-dir={tmp / 'ray'}", "--disable-usage-stats"]  # docs/JOBS.md: the zoo fits 2
     try:
         subprocess.run(start, env=env, check=True, capture_output=True, timeout=180)
-        yield f"http://127.0.0.1:{dash}", token, env
+        yield f"http://127.0.0.1:{dash}", token, env, ports["metrics-export-port"]
     finally:
         _stop_head(tmp, ports["port"])
         shutil.rmtree(tmp, ignore_errors=True)
@@ -73,19 +73,61 @@ def _stop_head(tmp: Path, gcs_port: int) -> None:
 
 
 def _submit(head, spec, out, *args):
-    address, token, env = head
+    address, token, env, _ = head
     cmd = [sys.executable, "-m", "rsd_ray", "submit", str(ROOT / "jobs" / spec), "--address", address,
            "--token-file", str(token), "--output", str(out), *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_generate_job(head, tmp_path):
+def _scrape(head) -> dict[tuple[str, str, str], float]:
+    """Ray's metrics endpoint on 127.0.0.1: (name, mode or role tag, job tag) -> value summed over workers."""
+    import re
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{head[3]}/metrics", timeout=30).read().decode()
+    out: dict[tuple[str, str, str], float] = {}
+    for line in text.splitlines():
+        m = re.match(r"^(ray_rsd_\w+)\{(.*)\} (\S+)$", line)
+        if m:
+            tags = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+            key = (m.group(1), tags.get("role") or tags.get("mode", ""), tags.get("job", ""))
+            out[key] = out.get(key, 0.0) + float(m.group(3))
+    return out
+
+
+def test_generate_job_and_its_metrics_on_rays_endpoint(head, tmp_path):
+    before = _scrape(head)
     r = _submit(head, "generate.yaml", tmp_path / "gen", "--arg=--limit", "--arg=12")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "SUCCEEDED" in r.stdout + r.stderr
     t = pq.read_table(tmp_path / "gen" / "results.parquet")
     assert t.num_rows == 12 and t["error"].null_count == 12
-    assert json.loads((tmp_path / "gen" / "summary.json").read_text())["backend"] == "ray"
+    summary = json.loads((tmp_path / "gen" / "summary.json").read_text())
+    assert summary["backend"] == "ray"
+    # the job's log (what `ray job logs` shows, followed by submit) ends with a progress line
+    assert f"rsd: 12/12 rows, 0 errors," in r.stdout and f"acceptance {summary['acceptance_rate']:.3f}" in r.stdout
+
+    # Ray publishes every few seconds: wait for this job's rows, then every counter must be the summary's
+    def new(after, name, tag="rsd"):
+        return sum(v for (n, t_, j), v in after.items() if n == name and t_ == tag) - \
+            sum(v for (n, t_, j), v in before.items() if n == name and t_ == tag)
+    deadline = time.monotonic() + 90
+    while new(after := _scrape(head), "ray_rsd_rows_total") < 12 and time.monotonic() < deadline:
+        time.sleep(2)
+    assert new(after, "ray_rsd_rows_total") == summary["rows"] == 12
+    assert new(after, "ray_rsd_rows_failed_total") == summary["errors"]
+    for name, key in (("draft_steps_accepted", "steps_draft_accepted"), ("draft_steps_rejected", "steps_draft_rejected"),
+                      ("target_steps", "steps_target")):
+        assert new(after, f"ray_rsd_{name}_total") == summary[key] > 0, name
+    for role in ("draft", "target", "prm"):
+        assert new(after, "ray_rsd_tokens_processed_total", role) == summary[f"tokens_{role}"] > 0, role
+    assert new(after, "ray_rsd_step_reward_count") == summary["steps_draft_accepted"] + summary["steps_draft_rejected"]
+    # the coordinator's per-call series: every role called, generated tokens counted
+    for role in ("draft", "target", "prm"):
+        assert new(after, "ray_rsd_call_seconds_count", role) > 0, role
+    assert new(after, "ray_rsd_role_tokens_generated_total", "draft") > 0
+    jobs = {j for (n, _, j), v in after.items() if n == "ray_rsd_rows_total" and (n, _, j) not in before}
+    assert len(jobs) == 1 and "" not in jobs  # one job's series, tagged with its id
 
 
 def test_synth_job(head, tmp_path):
@@ -110,7 +152,7 @@ def test_eval_job(head, tmp_path):
 def test_a_wrong_token_is_refused_in_one_line(head, tmp_path):
     bad = tmp_path / "bad"
     bad.write_text("not-the-token")
-    address, _, env = head
+    address, _, env, _ = head
     r = subprocess.run([sys.executable, "-m", "rsd_ray", "submit", str(ROOT / "jobs" / "generate.yaml"),
                         "--address", address, "--token-file", str(bad), "--output", str(tmp_path / "o")],
                        env=env, capture_output=True, text=True, timeout=120)
@@ -121,7 +163,7 @@ def test_a_wrong_token_is_refused_in_one_line(head, tmp_path):
 def _jobs_on(head) -> int:
     import requests
 
-    address, token, _ = head
+    address, token, _, _ = head
     r = requests.get(f"{address}/api/jobs/", headers={"Authorization": f"Bearer {token.read_text()}"}, timeout=30)
     r.raise_for_status()
     return len(r.json())
