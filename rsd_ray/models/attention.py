@@ -33,7 +33,25 @@ NAME = "rsd_sdpa"
 
 def engine_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                      attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None,
-                     is_causal: bool | None = None, **kwargs) -> tuple[torch.Tensor, None]:
+                     is_causal: bool | None = None, row_groups: list[tuple[int, int, int]] | None = None,
+                     **kwargs) -> tuple[torch.Tensor, None]:
+    """`row_groups` (models/kv.py, from the engine's call): rows [a, b) attend over columns [c, end)
+    only, every column before c being masked for them; one call per group, views, no copy."""
+    if not row_groups:
+        return _attend(module, query, key, value, attention_mask, dropout, scaling, is_causal, **kwargs)
+    outs = [_attend(module, query[a:b], key[a:b, :, c:], value[a:b, :, c:],
+                    None if attention_mask is None else _rows(attention_mask, a, b)[..., c:],
+                    dropout, scaling, is_causal, **kwargs)[0] for a, b, c in row_groups]
+    return torch.cat(outs), None
+
+
+def _rows(mask: torch.Tensor, a: int, b: int) -> torch.Tensor:
+    return mask if mask.shape[0] == 1 else mask[a:b]
+
+
+def _attend(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+            attention_mask: torch.Tensor | None, dropout: float, scaling: float | None, is_causal: bool | None,
+            **kwargs) -> tuple[torch.Tensor, None]:
     groups = getattr(module, "num_key_value_groups", 1)
     B, H, q, D = query.shape
     plain = (groups == 1 or dropout or kwargs.get("position_bias") is not None or kwargs.get("softcap") is not None

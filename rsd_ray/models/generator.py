@@ -21,7 +21,7 @@ import torch
 from rsd_ray.core.records import StepCall, StepResult
 from rsd_ray.core.text import DEFAULT_DELIMITER
 from rsd_ray.models.cached import CachedModel
-from rsd_ray.models.kv import SeqState
+from rsd_ray.models.kv import SeqState, context_order
 from rsd_ray.models.kv_sizes import DECODE_ROOM
 
 
@@ -102,9 +102,19 @@ class StepGenerator(CachedModel):
                  replace(c, max_tokens=self.max_positions - len(s.tokens)) for c, s in zip(calls, states)]
         def forward(b):
             return self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
-                              cache=b.cache, use_cache=True, logits_to_keep=1)
+                              cache=b.cache, use_cache=True, logits_to_keep=1, **b.forward_kwargs)
 
         early = self.catch_up(states, forward)  # long prompts / contexts first: less padding below
+        # longest context first where rows of very different lengths attend apart (kv.row_groups)
+        order = context_order(states)
+        out = self._step([calls[i] for i in order], [states[i] for i in order], [early[i] for i in order], forward)
+        results: list[StepResult] = [None] * len(calls)  # type: ignore[list-item]
+        for i, r in zip(order, out):
+            results[i] = r
+        return results
+
+    def _step(self, calls: list[StepCall], states: list[SeqState], early: list[int], forward) -> list[StepResult]:
+        """One step for each request: a prefill of what is uncached, then the decode loop."""
         # room for a typical step; a longer one grows the cache by a quarter (models/kv_sizes.py)
         out, batch, fed = self.prefill(states, forward, room=min(DECODE_ROOM, max(c.max_tokens for c in calls)))
         mask, pos = batch.attention_mask, batch.position_ids[:, -1]
@@ -134,7 +144,7 @@ class StepGenerator(CachedModel):
             mask = torch.cat([mask, active.long()[:, None].to(mask.device)], dim=1)
             pos = pos + 1
             o = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None],
-                           cache=batch.cache, use_cache=True)
+                           cache=batch.cache, use_cache=True, **batch.forward_kwargs)
             logits = o.logits[:, -1]
         batch.attention_mask = mask
         # Every generated token but the last was fed to the model.

@@ -79,6 +79,12 @@ class PackedBatch:
     cache: DynamicCache
     new_lens: list[int]
     width: int  # C: columns given to cached tokens; row i's new tokens start at C + N - new_lens[i]
+    row_groups: list[tuple[int, int, int]] | None = None  # (first row, end row, first column): row_groups()
+
+    @property
+    def forward_kwargs(self) -> dict:
+        """What the model call passes down to the attention (models/attention.py reads `row_groups`)."""
+        return {"row_groups": self.row_groups} if self.row_groups else {}
 
 
 class GrowingLayer(DynamicLayer):
@@ -213,8 +219,11 @@ class KVArena:
                 break
             yield i, a, min(self.k[0][i].shape[2], cached - a)
 
-    def gather(self, slots: list[int], cached: int, extra: int) -> "GrowingCache":
-        """A batch cache of these slots' first `cached` positions, with room for `extra` more."""
+    def gather(self, slots: list[int], cached: int, extra: int, right: list[tuple[int, int]] | None = None
+               ) -> "GrowingCache":
+        """A batch cache of these slots' first `cached` positions, with room for `extra` more.
+        `right`: per row (its length, the first column its attention reads): the row's positions
+        end at column `cached` instead of starting at 0; columns it reads before them are zeroed."""
         if cached == 0 or not self.k:
             return GrowingCache([GrowingLayer(extra, limit=self.limit) for _ in range(self.num_layers)])
         first = self.k[0][0]
@@ -224,9 +233,20 @@ class KVArena:
         for k, v in zip(self.k, self.v):
             ks = first.new_empty((len(slots), first.shape[1], cached + extra, first.shape[3]))
             vs = first.new_empty(ks.shape)
-            for i, a, n in spans:
-                ks[:, :, a: a + n] = k[i][:, :, :n].index_select(0, idx)
-                vs[:, :, a: a + n] = v[i][:, :, :n].index_select(0, idx)
+            if right is None:
+                for i, a, n in spans:
+                    ks[:, :, a: a + n] = k[i][:, :, :n].index_select(0, idx)
+                    vs[:, :, a: a + n] = v[i][:, :, :n].index_select(0, idx)
+            else:
+                for r, (s, (c, lo)) in enumerate(zip(slots, right)):
+                    shift = cached - c
+                    ks[r, :, lo: shift] = 0  # read (and masked) by the row's group: finite
+                    vs[r, :, lo: shift] = 0
+                    for i, a, n in spans:
+                        m = min(n, c - a)
+                        if m > 0:
+                            ks[r, :, shift + a: shift + a + m] = k[i][s, :, :m]
+                            vs[r, :, shift + a: shift + a + m] = v[i][s, :, :m]
             layers.append(GrowingLayer(extra, ks, vs, length=cached, limit=self.limit))
         return GrowingCache(layers)
 
@@ -259,22 +279,75 @@ class KVArena:
                 v[i][s, :, d] = layer.values[r, :, c]
 
 
+# Row groups: a batch whose cached lengths differ a lot attends group by group, each group of rows
+# (longest first, similar lengths) over its own columns only, in the same forward (attention.py).
+# Each group costs one more attention call per layer, worth about this many row-columns of
+# attention (one CPU thread, 28/4 heads: ~40 us a call against ~0.1 us per row and column; a GPU's
+# launch costs more columns). Below ROW_GROUP_MIN columns the padding is a small share of a step
+# and rows keep the plain layout (the zoo's contexts never reach it).
+ROW_GROUP_COLUMNS = {"cpu": 2048}
+ROW_GROUP_COLUMNS_ELSE = 16384
+ROW_GROUP_MIN = 512
+
+
+def row_groups(cached: list[int], device: torch.device | str = "cpu") -> list[tuple[int, int, int]] | None:
+    """Groups of consecutive rows (first row, end row, first column) whose attention reads only
+    columns [first column, end): rows sorted longest first, cut where sum(rows x longest) +
+    overhead x groups is least; None when one group is best (or the rows are not sorted)."""
+    C = max(cached, default=0)
+    if C < ROW_GROUP_MIN or any(a < b for a, b in zip(cached, cached[1:])):
+        return None
+    over = ROW_GROUP_COLUMNS.get(torch.device(device).type, ROW_GROUP_COLUMNS_ELSE)
+    B = len(cached)
+    best, cut = [0.0] + [float("inf")] * B, [0] * (B + 1)
+    for hi in range(1, B + 1):  # best[hi]: rows [0, hi) grouped; the group [lo, hi) is as long as row lo
+        for lo in range(hi):
+            c = best[lo] + (hi - lo) * cached[lo] + over
+            if c < best[hi]:
+                best[hi], cut[hi] = c, lo
+    groups, hi = [], B
+    while hi > 0:
+        groups.append((cut[hi], hi, C - cached[cut[hi]]))
+        hi = cut[hi]
+    return groups[::-1] if len(groups) > 1 else None
+
+
+def context_order(states: list[SeqState]) -> list[int]:
+    """The order to pack `states` in: longest cached first where row groups may pay, else as given."""
+    if max((s.cached for s in states), default=0) < ROW_GROUP_MIN:
+        return list(range(len(states)))
+    return sorted(range(len(states)), key=lambda i: -states[i].cached)
+
+
 def pack(states: list[SeqState], new: list[list[int]], pad_id: int, arena: KVArena,
          device: torch.device | str = "cpu", room: int = 0) -> PackedBatch:
     """Lay out cached KV and new tokens of several requests as one padded batch.
 
     `room`: tokens the caller will append after this forward (a decode loop):
-    the cache is allocated with that much space, so appending copies nothing."""
+    the cache is allocated with that much space, so appending copies nothing.
+    With row groups (rows sorted longest first, very different lengths) a row's
+    cached positions end at column C instead of starting at 0, so that each
+    group's rows hold everything they attend to in the columns from its first:
+    [hole][cached c_i][pad][new n_i]."""
     B = len(states)
-    C = max(s.cached for s in states)
+    cached = [s.cached for s in states]
+    C = max(cached)
     N = max(len(n) for n in new)
+    groups = row_groups(cached, device)
     ids = torch.full((B, N), pad_id, dtype=torch.long)
     mask = torch.zeros((B, C + N), dtype=torch.long)
     pos = torch.zeros((B, N), dtype=torch.long)
     for i, (s, n) in enumerate(zip(states, new)):
         ids[i, N - len(n):] = torch.tensor(n, dtype=torch.long)
-        mask[i, : s.cached] = 1
+        if groups:
+            mask[i, C - s.cached: C] = 1
+        else:
+            mask[i, : s.cached] = 1
         mask[i, C + N - len(n):] = 1
         pos[i, N - len(n):] = torch.arange(s.cached, s.cached + len(n))
-    cache = arena.gather([s.slot for s in states], C, N + room)
-    return PackedBatch(ids.to(device), mask.to(device), pos.to(device), cache, [len(n) for n in new], C)
+    right = None
+    if groups:
+        first = {r: lo for a, b, lo in groups for r in range(a, b)}
+        right = [(c, first[r]) for r, c in enumerate(cached)]
+    cache = arena.gather([s.slot for s in states], C, N + room, right)
+    return PackedBatch(ids.to(device), mask.to(device), pos.to(device), cache, [len(n) for n in new], C, groups)

@@ -29,7 +29,7 @@ from torch import nn
 
 from rsd_ray.core.records import ScoreCall, ScoreResult
 from rsd_ray.models.cached import CachedModel, plan_groups
-from rsd_ray.models.kv import PackedBatch
+from rsd_ray.models.kv import PackedBatch, context_order
 
 
 class PRM(CachedModel, ABC):
@@ -64,6 +64,7 @@ class PRM(CachedModel, ABC):
         groups = plan_groups([len(s.uncached()) for s in states], self.overhead_tokens)
         out: dict[int, ScoreResult] = {}
         for g in groups:
+            g = [g[j] for j in context_order([states[i] for i in g])]  # longest first: kv.row_groups
             for i, r in zip(g, self._score([calls[i] for i in g], [states[i] for i in g])):
                 out[i] = r
         return [out[i] for i in range(len(calls))]
@@ -103,7 +104,7 @@ class HeadPRM(PRM):
 
     def forward(self, b: PackedBatch):
         out = self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
-                         cache=b.cache, use_cache=True)
+                         cache=b.cache, use_cache=True, **b.forward_kwargs)
         h = out.last_hidden_state.to(next(self.head.parameters()).dtype)
         return self.reward(self.head(h).float()), out
 
@@ -181,7 +182,7 @@ class MathShepherdPRM(PRM):
 
     def forward(self, b: PackedBatch):
         out = self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids,
-                         cache=b.cache, use_cache=True)
+                         cache=b.cache, use_cache=True, **b.forward_kwargs)
         return torch.softmax(out.logits[..., self.good_bad].float(), -1)[..., 0], out
 
 

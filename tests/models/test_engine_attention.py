@@ -19,7 +19,8 @@ from rsd_ray.models.prm import ValueHeadPRM
 from rsd_ray.standins.build import TOKENIZER_DIR
 from rsd_ray.standins.shapes import STANDINS
 
-LENGTHS = (3, 37, 64, 121)  # one batch: holes and pads in every forward
+# one batch: holes and pads in every forward, and contexts far enough apart to attend in row groups
+LENGTHS = (3, 37, 121, 700, 1200)
 
 
 def config() -> Qwen2Config:
@@ -48,9 +49,23 @@ def twin(cls):
     return a, b
 
 
+def spy_on_sdpa(monkeypatch) -> list:
+    """Record (query shape, key shape, masked, enable_gqa) of every SDPA call the engines make."""
+    calls = []
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(q, k, v, attn_mask=None, **kw):
+        calls.append((tuple(q.shape), tuple(k.shape), attn_mask is not None, kw.get("enable_gqa", False)))
+        return real(q, k, v, attn_mask=attn_mask, **kw)
+
+    monkeypatch.setattr(attention.F, "scaled_dot_product_attention", spy)
+    return calls
+
+
 @torch.no_grad()
-def test_greedy_steps_of_a_mixed_batch_equal_a_plain_forward(tok, prompts):
+def test_greedy_steps_of_a_mixed_batch_equal_a_plain_forward(tok, prompts, monkeypatch):
     model, plain = twin(Qwen2ForCausalLM)
+    sdpa = spy_on_sdpa(monkeypatch)
     e = StepGenerator(model, tok, "target", max_prompt_tokens=1 << 10)
     assert model.config._attn_implementation == attention.NAME
     assert plain.config._attn_implementation == "sdpa"
@@ -60,12 +75,15 @@ def test_greedy_steps_of_a_mixed_batch_equal_a_plain_forward(tok, prompts):
     for k in range(3):
         out = e.generate_steps([StepCall(n, n, steps[n], 8, 0, k) for n in prompts])
         steps = {r.request_id: steps[r.request_id] + (r.text,) for r in out}
+    # decode attended in row groups: the short rows over fewer columns than the longest
+    decode = [c for c in sdpa if c[0][2] == model.config.num_attention_heads // model.config.num_key_value_heads]
+    assert decode and min(c[1][2] for c in decode) < 200 < 1200 < max(c[1][2] for c in decode)
     delim = e.encode("\n\n")
     for n, ids in prompts.items():
         ref = list(ids)
         for _ in range(3):
             for _ in range(8):
-                ref.append(int(plain(input_ids=torch.tensor([ref])).logits[0, -1].argmax()))
+                ref.append(int(plain(input_ids=torch.tensor([ref]), logits_to_keep=1).logits[0, -1].argmax()))
             ref += delim
         assert e.states[n].tokens == ref, n
 
@@ -88,14 +106,7 @@ def test_prm_rewards_of_a_mixed_batch_equal_a_plain_forward(tok, prompts):
 
 
 def test_decode_packs_query_heads_and_masked_prefill_uses_enable_gqa(monkeypatch):
-    calls = []
-    real = torch.nn.functional.scaled_dot_product_attention
-
-    def spy(q, k, v, attn_mask=None, **kw):
-        calls.append((tuple(q.shape), tuple(k.shape), attn_mask is not None, kw.get("enable_gqa", False)))
-        return real(q, k, v, attn_mask=attn_mask, **kw)
-
-    monkeypatch.setattr(attention.F, "scaled_dot_product_attention", spy)
+    calls = spy_on_sdpa(monkeypatch)
     module = Qwen2ForCausalLM(config()).model.layers[0].self_attn
     B, H, KV, D, L = 3, 28, 4, 8, 50
     key, value = torch.randn(B, KV, L, D), torch.randn(B, KV, L, D)
