@@ -19,8 +19,12 @@ two additions:
 - An integral correction. The reward pool estimates the share a delta will
   cost, but changing delta changes the prefixes that later steps are drafted
   from, so the estimate is biased; and the first windows run at the start
-  delta. Each window therefore aims at F + (F - s), s the target share of the
-  finished prefix, so the cumulative share is pulled back toward F.
+  delta. Each window therefore aims at F + g (F - s), s the target share of the
+  finished prefix: the gap is paid back over as many steps as the prefix has,
+  so the cumulative share is pulled back toward F. The gain g = min(1, prefix
+  rows / (lag x window)) is damped while the prefix is shorter than what is in
+  flight ahead of it (those rows run at older deltas: a full correction on a
+  short, noisy prefix swings delta from one end to the other).
 
 Admission follows seq order (the schedulers admit in input order; the Ray
 coordinator keeps its pending requests ordered by seq), so the lowest waiting
@@ -47,6 +51,7 @@ class TargetBudget:
     _pool: list[float] = field(default_factory=list)  # sorted draft rewards of the absorbed prefix
     _target: int = 0  # target steps of the absorbed prefix
     _steps: int = 0  # all steps (accepted draft + target) of the absorbed prefix
+    _rows: float = 0.0  # rows of the absorbed prefix (seeded ones included)
     _absorbed: int = 0  # windows [0, _absorbed) are in the pool
     _reports: dict[int, list[tuple[list[float], int, int]]] = field(default_factory=lambda: defaultdict(list))
     _seen: set[tuple[int, str]] = field(default_factory=set)
@@ -58,12 +63,13 @@ class TargetBudget:
         if self.window < 1 or self.lag < 1:
             raise ValueError("the budget window and lag must be >= 1")
 
-    def seed(self, rewards: list[float], target_steps: int, all_steps: int) -> None:
+    def seed(self, rewards: list[float], target_steps: int, all_steps: int, rows: int) -> None:
         """Rows finished before this run (a resumed job): the prefix every window starts from."""
         for r in rewards:
             bisect.insort(self._pool, r)
         self._target += target_steps
         self._steps += all_steps
+        self._rows += rows
 
     def prefix(self, k: int) -> int:
         """g(k): the windows a row of window k waits for."""
@@ -98,13 +104,15 @@ class TargetBudget:
                     bisect.insort(self._pool, r)
                 self._target += t
                 self._steps += s
+                self._rows += 1 / self.per_row
             self._absorbed += 1
 
     def _rule(self) -> float:
         if not self._pool:
             return self.start_delta
         share = self._target / self._steps if self._steps else self.budget
-        aim = min(1.0, max(0.0, 2 * self.budget - share))
+        gain = min(1.0, self._rows / (self.lag * self.window))
+        aim = min(1.0, max(0.0, self.budget + gain * (self.budget - share)))
         return min(1.0, delta_for_share(self._pool, aim))
 
 

@@ -24,5 +24,6 @@ def make_gate(cfg: Config, mode: str, done: pa.Table, per_row: int = 1) -> Budge
                    if s["source"] == "draft" and s["reward"] is not None]
         rewards += [x["reward"] for rej in done["rejected"].to_pylist() for x in rej or ()]
         target = int(pc.sum(done["steps_target"]).as_py() or 0)
-        budget.seed(rewards, target, target + int(pc.sum(done["steps_draft_accepted"]).as_py() or 0))
+        budget.seed(rewards, target, target + int(pc.sum(done["steps_draft_accepted"]).as_py() or 0),
+                    done.num_rows // per_row)
     return BudgetGate(budget)

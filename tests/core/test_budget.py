@@ -62,15 +62,20 @@ def test_a_row_waits_for_the_windows_its_delta_comes_from():
     b.report(3, "r3", [0.1], 1, 1)
     b.report(3, "r3", [0.1], 1, 1)  # a re-sent state counts once
     assert b.ready(8) and not b.ready(16)  # window 4: max(4 - 2, 4 // 2) = 2 windows
-    # window 2's delta is the offline rule on window 0's rewards, at the corrected aim:
-    # prefix share 1/4 under 0.3, aim 2 x 0.3 - 0.25 = 0.35
-    assert b.delta(8) == pick_delta([0.9, 0.9, 0.9, 0.1], 0.35)
+    # window 2's delta is the offline rule on window 0's rewards, at the corrected aim: prefix
+    # share 1/4 under 0.3, gain 4 rows / (lag 2 x window 4), aim 0.3 + 0.5 x 0.05 = 0.325
+    rewards = [i / 40 for i in range(40)]  # 40 distinct rewards: aims 0.325 and 0.35 pick different ones
+    b = TargetBudget(0.3, 0.7, window=4, lag=2)
+    for s in range(4):
+        b.report(s, f"r{s}", rewards[10 * s:10 * s + 10], 1 if s == 3 else 0, 1)
+    assert b.delta(8) == pick_delta(rewards, 0.325) != pick_delta(rewards, 0.35)
 
 
 def test_a_resumed_run_starts_from_the_rows_done_before():
     b = TargetBudget(0.3, start_delta=0.7, window=4, lag=2)
-    b.seed([0.2, 0.4, 0.95, 0.97], target_steps=1, all_steps=4)
-    assert b.delta(0) == pick_delta([0.2, 0.4, 0.95, 0.97], 2 * 0.3 - 0.25)
+    rewards = [i / 40 for i in range(40)]
+    b.seed(rewards, target_steps=1, all_steps=4, rows=8)  # 8 rows: full gain (lag 2 x window 4)
+    assert b.delta(0) == pick_delta(rewards, 2 * 0.3 - 0.25) != pick_delta(rewards, 0.3)
 
 
 def test_out_of_range_budgets_are_refused():
