@@ -98,9 +98,5 @@ class Grader:
         except (TimeoutError, ValueError, OSError):
             return False
 
-    def check(self, gold: str, pred: str) -> bool:
-        """Compare two texts as math-verify reads them (self-tests of references)."""
-        return self._call(op="verify", gold=gold, pred=pred)
-
     def parses(self, text: str) -> bool:
         return self._call(op="parse", text=text)
