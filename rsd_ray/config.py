@@ -16,7 +16,8 @@ from typing import Any, Literal
 import yaml
 
 from rsd_ray.core.stopping import StopRule
-from rsd_ray.core.weighting import KINDS, Weighting
+from rsd_ray.core.samples import Aggregate
+from rsd_ray.core.weighting import KINDS, Kind, Weighting
 
 
 class ConfigError(ValueError):
@@ -65,7 +66,7 @@ class PromptConfig:
 
 @dataclass
 class RSDConfig:
-    weighting: Literal["binary", "constant", "clip", "sigmoid", "logistic"] = "binary"
+    weighting: Kind = "binary"
     delta: float = 0.7
     p: float = 0.5
     alpha: float = 10.0
@@ -85,7 +86,7 @@ class BaselineConfig:
     """The search and sampling baselines (modes majority, best_of_n, beam); sd uses generation.*."""
 
     n: int = 8  # majority, best_of_n: sampled draft solutions per problem
-    aggregate: Literal["last", "min", "prod"] = "min"  # best_of_n, beam: step rewards -> one score
+    aggregate: Aggregate = "min"  # best_of_n, beam: step rewards -> one score
     beam_width: int = 4  # beams kept after each step
     beam_expansions: int = 4  # sampled draft steps proposed per live beam and step
     temperature: float = 0.7  # draft sampling temperature of those three modes (generation.top_p applies)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from rsd_ray.core.records import Rejected, RequestInput, ScoreCall, ScoreResult, Step, StepCall, StepResult
 from rsd_ray.core.stats import Counters
@@ -28,7 +28,7 @@ from rsd_ray.core.weighting import Weighting
 
 Mode = Literal["rsd", "draft", "target"]
 Role = Literal["draft", "prm", "target"]
-MODES: tuple[str, ...] = ("rsd", "draft", "target")
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass

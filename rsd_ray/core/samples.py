@@ -18,7 +18,7 @@ import math
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from rsd_ray.core.records import RequestInput, ScoreResult, StepResult
 from rsd_ray.core.request import RequestState, Role
@@ -26,7 +26,7 @@ from rsd_ray.core.stats import Counters
 from rsd_ray.grading.extract import final_answer
 
 Aggregate = Literal["last", "min", "prod"]
-AGGREGATES: tuple[str, ...] = ("last", "min", "prod")
+AGGREGATES: tuple[str, ...] = get_args(Aggregate)  # the one list: config.py's baselines.aggregate is typed Aggregate
 
 
 @dataclass

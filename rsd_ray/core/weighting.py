@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Kind = Literal["binary", "constant", "clip", "sigmoid", "logistic"]
-KINDS: tuple[str, ...] = ("binary", "constant", "clip", "sigmoid", "logistic")
+KINDS: tuple[str, ...] = get_args(Kind)  # the one list: config.py's rsd.weighting is typed Kind too
 
 
 @dataclass(frozen=True)
