@@ -172,7 +172,7 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     from rsd_ray.jobs.common import JobError, check_output, load_rows
-    from rsd_ray.runner.output import write_json
+    from rsd_ray.runner.atomic import write_json
     from rsd_ray.zoo import zoo_problems
 
     try:

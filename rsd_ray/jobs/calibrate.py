@@ -26,7 +26,7 @@ from rsd_ray.config import Config, ConfigError, load_config, load_config_from
 from rsd_ray.core.calibration import draft_rewards, estimated_share, pick_delta, share_curve
 from rsd_ray.jobs.common import JobError, check_output, load_rows, open_backend, resolve_input
 from rsd_ray.runner.modes import make_states
-from rsd_ray.runner.output import write_json
+from rsd_ray.runner.atomic import write_json
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -109,7 +109,7 @@ def claim_output(output: Path, cfg: Config, job: dict) -> None:
     """
     from dataclasses import asdict
 
-    from rsd_ray.runner.output import write_json
+    from rsd_ray.runner.atomic import write_json
 
     lock_output(output)
     spec = {**job, "config": {k: v for k, v in asdict(cfg).items() if k != "run"}}

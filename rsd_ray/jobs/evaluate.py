@@ -15,8 +15,9 @@ import pyarrow.parquet as pq
 from rsd_ray.config import Config, load_config_from
 from rsd_ray.grading.grader import Grader
 from rsd_ray.jobs.common import check_output, lock_output, open_backend, prepare, sweep_cells
-from rsd_ray.runner.output import table, write_json
+from rsd_ray.runner.atomic import write_json
 from rsd_ray.runner.stream import stream_pass
+from rsd_ray.runner.tables import table
 
 
 def run_eval(cfg: Config, modes: list[str], output: Path, input_path: str | None = None,

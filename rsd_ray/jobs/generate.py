@@ -7,8 +7,9 @@ from pathlib import Path
 from rsd_ray.config import Config
 from rsd_ray.grading.grader import Grader
 from rsd_ray.jobs.common import open_backend, prepare
-from rsd_ray.runner.output import table, write_json
+from rsd_ray.runner.atomic import write_json
 from rsd_ray.runner.stream import stream_pass
+from rsd_ray.runner.tables import table
 
 
 def run_generate(cfg: Config, output: Path, input_path: str | None = None, dataset: str | None = None,

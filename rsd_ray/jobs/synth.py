@@ -22,11 +22,13 @@ from rsd_ray.config import Config, load_config_from
 from rsd_ray.data.synth import SCHEMAS, KeepRule, derive, problem_id
 from rsd_ray.grading.grader import Grader
 from rsd_ray.jobs.common import JobError, open_backend, prepare
+from rsd_ray.runner.atomic import write_json
 from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
-from rsd_ray.runner.output import SCHEMA, table, write_json
 from rsd_ray.runner.progress import Progress
+from rsd_ray.runner.schema import SCHEMA
 from rsd_ray.runner.sink import PartSink
 from rsd_ray.runner.stream import run_metrics, stream_tables
+from rsd_ray.runner.tables import table
 
 
 def run_synth(cfg: Config, output: Path, input_path: str | None = None, dataset: str | None = None,

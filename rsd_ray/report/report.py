@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 
 from rsd_ray.report.pareto import pareto_front
-from rsd_ray.runner.output import fmt, write_json
+from rsd_ray.runner.atomic import write_json
+from rsd_ray.runner.tables import fmt
 
 COLUMNS = ["accuracy", "target_step_share", "acceptance_rate", "tokens_draft", "tokens_target", "tokens_prm",
            "flops_draft", "flops_target", "flops_prm", "flops_total", "wall_s", "rows_per_s", "rows", "errors"]

@@ -21,7 +21,8 @@ from rsd_ray.core.sd import SDState
 from rsd_ray.core.stats import ModelSizes
 from rsd_ray.data.rows import Row
 from rsd_ray.grading.grader import Grader
-from rsd_ray.runner.output import metrics, record
+from rsd_ray.runner.records import record
+from rsd_ray.runner.summary import metrics
 
 ROLES_OF: dict[str, tuple[str, ...]] = {
     "rsd": ("draft", "target", "prm"), "draft": ("draft",), "target": ("target",),

@@ -30,7 +30,8 @@ from rsd_ray.data.source import DATA_STAGE_CPUS, Source, parse
 from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
 from rsd_ray.runner.modes import solve_records
-from rsd_ray.runner.output import METRIC_COLUMNS, SCHEMA, metrics, to_table
+from rsd_ray.runner.schema import SCHEMA, to_table
+from rsd_ray.runner.summary import METRIC_COLUMNS, metrics
 from rsd_ray.runner.progress import Progress
 from rsd_ray.runner.sink import PartSink
 

@@ -24,7 +24,7 @@ def test_no_steps_no_references_no_time():
 
 
 def test_an_errored_row_counts_as_wrong():
-    from rsd_ray.runner.output import metrics
+    from rsd_ray.runner.summary import metrics
 
     base = {k: 0 for k in Counters().as_dict()}
     rows = [{**base, "id": "a", "reference": "1", "correct": True, "error": None},
