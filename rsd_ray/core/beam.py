@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rsd_ray.core.records import ScoreCall, ScoreResult, Step, StepCall, StepResult
-from rsd_ray.core.request import RequestState, Role
+from rsd_ray.core.request import Role, TurnState
 from rsd_ray.core.samples import AGGREGATES, aggregate
 
 
@@ -44,7 +44,7 @@ def select(candidates: list[Beam], width: int, how: str) -> list[Beam]:
 
 
 @dataclass
-class BeamState(RequestState):
+class BeamState(TurnState):
     width: int = 4
     expansions: int = 4
     how: str = "min"
@@ -89,12 +89,6 @@ class BeamState(RequestState):
     def _new_id(self) -> str:
         self._ids.append(f"{self.request.id}#b{len(self._ids)}")
         return self._ids[-1]
-
-    def step_call(self) -> StepCall:
-        raise TypeError("a beam state makes several calls per turn: use step_calls()")
-
-    def score_call(self) -> ScoreCall:
-        raise TypeError("a beam state makes several calls per turn: use score_calls()")
 
     def on_drafts(self, results: list[StepResult]) -> None:
         assert self._calls is not None and len(results) == len(self._calls), "on_drafts without matching calls"

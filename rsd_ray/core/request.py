@@ -7,16 +7,20 @@ Modes: "rsd" runs the loop above; "draft" and "target" take every step from
 that model alone (the baselines). The scheduler asks `need`, batches requests
 that need the same role, and feeds results back; the state never calls a model.
 
-The protocol a scheduler uses is the batched one (`step_calls`, `score_calls`,
-`on_drafts`, `on_targets`, `on_scores`, `release_ids`): a state here makes one
-call per turn; the search baselines (core/beam.py) make several. The other
-baselines are states of their own on the same protocol: core/samples.py
-(majority, best_of_n: N samples, then a pure reducer) and core/sd.py.
+The protocol a scheduler uses is the batched one, declared by `TurnState`
+(`need`, `step_calls`, `score_calls`, `on_drafts`, `on_targets`, `on_scores`,
+`release_ids`): a turn may need several calls. `RequestState` makes one call
+per turn, so it alone has the single-call methods (`step_call`, `on_draft`,
+...) and answers the batched ones with them; beam search (core/beam.py) makes
+several and is a `TurnState` only. The other baselines are states on the same
+protocol: core/samples.py (majority, best_of_n: N samples, then a pure
+reducer) and core/sd.py.
 """
 
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -32,7 +36,13 @@ MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass
-class RequestState:
+class TurnState(ABC):
+    """What every state shares, and the batched protocol a scheduler drives it by.
+
+    A state implements the calls and results of the roles its `need` names; the
+    others refuse (a scheduler only sends a state results for the role it needs).
+    """
+
     request: RequestInput
     mode: Mode
     weighting: Weighting
@@ -46,22 +56,67 @@ class RequestState:
     score_target: bool = False  # rsd: the PRM also scores each target step (synthetic step-pair data)
     rejected: list[Rejected] = field(default_factory=list)  # rsd: the draft steps the rule turned down
     seq: int = 0  # its row's place in this run's input order (the online budget's windows: core/budget.py)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+
+    # -- what to do next -------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None or self.error is not None
+
+    @property
+    @abstractmethod
+    def need(self) -> Role | None:
+        """The role its next calls go to; None once done."""
+
+    @property
+    def tokens_used(self) -> int:
+        return sum(s.tokens for s in self.steps)
+
+    # -- the batched protocol: this turn's calls, then their results, in call order --
+    def step_calls(self) -> list[StepCall]:
+        raise NotImplementedError(f"{type(self).__name__} makes no step calls")
+
+    def score_calls(self) -> list[ScoreCall]:
+        raise NotImplementedError(f"{type(self).__name__} makes no score calls")
+
+    def on_drafts(self, results: list[StepResult]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} never needs the draft")
+
+    def on_targets(self, results: list[StepResult]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} never needs the target")
+
+    def on_scores(self, results: list[ScoreResult]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} never needs the prm")
+
+    def release_ids(self) -> list[str]:
+        """The request ids its calls used: what the engines may forget once it is done."""
+        return [self.request.id]
+
+    def fail(self, message: str) -> None:
+        self.error = message
+
+    @property
+    def response(self) -> str:
+        return join_steps([s.text for s in self.steps], self.delimiter)
+
+
+@dataclass
+class RequestState(TurnState):
+    """One call per turn: rsd, and the draft and target baselines."""
+
     _pending_target: bool = False  # the pending step is the target's, waiting only for its reward
     _pending: StepResult | None = None  # the draft step waiting for its reward
     _draft_turn: bool = True  # rsd: False after a rejection, until the target's step lands
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        super().__post_init__()
         # Acceptance draws come from the request's own stream: reproducible
         # whatever the batching, the replica or the order of completion.
         self._rng = random.Random(f"{self.request.seed}:{self.request.id}")
-
-    # -- what to do next -------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        return self.finish_reason is not None or self.error is not None
 
     @property
     def need(self) -> Role | None:
@@ -72,10 +127,6 @@ class RequestState:
         if self._pending is not None:
             return "prm"
         return "draft" if self._draft_turn else "target"
-
-    @property
-    def tokens_used(self) -> int:
-        return sum(s.tokens for s in self.steps)
 
     def step_call(self) -> StepCall:
         return StepCall(
@@ -126,9 +177,6 @@ class RequestState:
         else:
             self._take(result, "target", None)
 
-    def fail(self, message: str) -> None:
-        self.error = message
-
     def _scored(self, result: ScoreResult) -> StepResult | None:
         """The pending step once its reward is in (PRM tokens counted); None if the PRM failed."""
         assert self._pending is not None, "on_score without a pending step"
@@ -139,9 +187,7 @@ class RequestState:
         pending, self._pending = self._pending, None
         return pending
 
-    # -- the batched protocol: several calls per turn ------------------------------
-    # A scheduler calls these; a state that needs several model calls in one turn
-    # (beam search) overrides them. Here: exactly one call, the single-call methods.
+    # -- the batched protocol, answered with the single-call methods: one call per turn --
     def step_calls(self) -> list[StepCall]:
         return [self.step_call()]
 
@@ -160,14 +206,6 @@ class RequestState:
         (result,) = results
         self.on_score(result)
 
-    def release_ids(self) -> list[str]:
-        """The request ids its calls used: what the engines may forget once it is done."""
-        return [self.request.id]
-
     def _take(self, result: StepResult, source: str, reward: float | None) -> None:
         self.steps.append(Step(result.text, source, reward, result.new_tokens))  # type: ignore[arg-type]
         self.finish_reason = self.stop.reason(result.finished, self.tokens_used, len(self.steps))
-
-    @property
-    def response(self) -> str:
-        return join_steps([s.text for s in self.steps], self.delimiter)
