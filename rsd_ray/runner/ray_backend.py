@@ -12,6 +12,7 @@ import sys
 
 import ray
 
+from rsd_ray.actors.failures import role_failure
 from rsd_ray.cluster.placement import resolve_auto_devices
 from rsd_ray.config import Config
 from rsd_ray.core.request import RequestState
@@ -48,10 +49,6 @@ def init_ray(cfg: Config, cpus_needed: float) -> bool:
                  include_dashboard=False,
                  runtime_env={"env_vars": env}, log_to_driver=False)
     return True
-
-
-class RunFailed(RuntimeError):
-    """A role could not be recovered: the run ends with this one-line reason."""
 
 
 class RayBackend:
@@ -102,8 +99,9 @@ class RayBackend:
         try:
             parts = ray.get([c.solve.remote(chunk) for c, chunk in zip(self.coordinators, chunks)])
         except ray.exceptions.RayTaskError as e:
-            cause = e.cause if getattr(e, "cause", None) is not None else e
-            raise RunFailed(str(cause).strip().splitlines()[-1]) from None
+            if (failed := role_failure(e)) is None:
+                raise
+            raise failed from None
         return [s for part in parts for s in part]
 
     def set_gate(self, gate) -> None:

@@ -22,6 +22,7 @@ from itertools import islice
 
 import pyarrow as pa
 
+from rsd_ray.actors.failures import role_failure
 from rsd_ray.actors.metrics import row_metrics
 from rsd_ray.config import Config, DataConfig
 from rsd_ray.core.budget import BudgetGate
@@ -92,9 +93,16 @@ class SolveBatch:
         rows = [Row(**r) for r in batch.to_pylist()]
         self.turn = (self.turn + 1) % len(self.coordinators)
         coordinator = self.coordinators[self.turn]
-        return to_table(solve_records(rows, self.cfg, self.mode,
-                                      lambda states: ray.get(coordinator.solve.remote(states)), self.grader,
-                                      self.samples))
+
+        def solve(states):
+            try:
+                return ray.get(coordinator.solve.remote(states))
+            except ray.exceptions.RayTaskError as e:  # the driver gets the RoleFailed itself
+                if (failed := role_failure(e)) is None:
+                    raise
+                raise failed from None
+
+        return to_table(solve_records(rows, self.cfg, self.mode, solve, self.grader, self.samples))
 
 
 def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, grader: Grader,
@@ -114,6 +122,7 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
     ctx = DataContext.get_current()
     ctx.execution_options.preserve_order = True  # ids are checked for repeats in input order
     ctx.enable_progress_bars = False  # the job prints its own
+    ctx.raise_original_map_exception = True  # a stage's own error (a RoleFailed), not a UserCodeException of it
     clients = cfg.run.clients * len(backend.coordinators)
     ds = (source.ray_dataset()
           .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit), batch_size=None,
@@ -130,13 +139,10 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
             if sum(b.num_rows for b in buf) >= cfg.run.part_rows:
                 yield pa.concat_tables(buf)
                 buf = []
-    except Exception as e:  # a role that cannot be recovered: one line, not Ray Data's traceback
-        from rsd_ray.runner.ray_backend import RunFailed
-
-        reason = next((line for line in reversed(str(e).splitlines()) if "RoleFailed" in line), None)
-        if reason is None:
+    except Exception as e:  # a role that cannot be recovered: its RoleFailed, not Ray Data's traceback
+        if (failed := role_failure(e)) is None:
             raise
-        raise RunFailed(reason.split("RoleFailed:", 1)[-1].strip()) from None
+        raise failed from None
     if buf:
         yield pa.concat_tables(buf)
 

@@ -57,7 +57,7 @@ def test_ray_tp2_matches_local_then_survives_a_kill_of_each_role(ray_local, tp2_
 
 def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray_local, tmp_path):
     from rsd_ray.config import load_config
-    from rsd_ray.runner.ray_backend import RunFailed
+    from rsd_ray.actors.failures import RoleFailed
 
     cfg = load_config(overrides=["run.backend=ray", "run.max_restarts=0", "run.call_timeout_s=120"])
     backend = RayBackend.start(cfg, ["target"])
@@ -68,8 +68,8 @@ def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray
         t0 = time.monotonic()
         try:
             backend.solve(make_states(rows, cfg, "target"))
-        except RunFailed as e:
-            assert "the target role" in str(e) and len(str(e).splitlines()) == 1
+        except RoleFailed as e:
+            assert e.role == "target" and "the target role" in str(e) and len(str(e).splitlines()) == 1
         else:
             raise AssertionError("the run should have failed")
         assert time.monotonic() - t0 < 60  # an error, not a hang
@@ -79,8 +79,8 @@ def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray
 
         try:
             stream_pass(Source(zoo_problems(), 20), cfg, "target", backend, tmp_path, None, log=lambda m: None)
-        except RunFailed as e:
-            assert "the target role" in str(e) and len(str(e).splitlines()) == 1
+        except RoleFailed as e:
+            assert e.role == "target" and "the target role" in str(e) and len(str(e).splitlines()) == 1
         else:
             raise AssertionError("the streamed run should have failed")
     finally:
