@@ -96,7 +96,7 @@ class BeamState(TurnState):
         for r in results:
             if r.error:
                 return self.fail(f"draft: {r.error}")
-            self.counters.tokens_draft += r.processed_tokens
+            self.counters.observe_draft(r)
             self._generated += r.new_tokens
         self._drafts = [(b, c, r) for (b, c), r in zip(calls, results)]
 
@@ -110,7 +110,7 @@ class BeamState(TurnState):
         for s in results:
             if s.error:
                 return self.fail(f"prm: {s.error}")
-            self.counters.tokens_prm += s.tokens
+            self.counters.observe_score(s)
         open_beams = []
         for (b, c, r), s in zip(drafts, results):
             steps = b.steps + (Step(r.text, "draft", s.last, r.new_tokens),)
@@ -126,7 +126,7 @@ class BeamState(TurnState):
         self.live = []
         self.steps = list(best.steps)
         # every proposal not on the answer's line was generated for nothing
-        self.counters.tokens_draft_discarded += self._generated - best.tokens_used
+        self.counters.observe_discarded(self._generated - best.tokens_used)
         self.finish_reason = best.finish_reason
 
     def release_ids(self) -> list[str]:

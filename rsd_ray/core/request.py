@@ -144,7 +144,7 @@ class RequestState(TurnState):
     def on_draft(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"draft: {result.error}")
-        self.counters.tokens_draft += result.processed_tokens
+        self.counters.observe_draft(result)
         if self.mode == "draft":
             self._take(result, "draft", None)
         else:
@@ -158,19 +158,17 @@ class RequestState(TurnState):
             self._pending_target = False
             return self._take(pending, "target", result.last)
         if self.weighting.accept(result.last, self._rng):
-            self.counters.steps_draft_accepted += 1
+            self.counters.observe_accepted()
             self._take(pending, "draft", result.last)
         else:
-            self.counters.steps_draft_rejected += 1
-            self.counters.tokens_draft_discarded += pending.new_tokens
+            self.counters.observe_rejected(pending)
             self.rejected.append(Rejected(len(self.steps), pending.text, result.last))
             self._draft_turn = False
 
     def on_target(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"target: {result.error}")
-        self.counters.tokens_target += result.processed_tokens
-        self.counters.steps_target += 1
+        self.counters.observe_target(result)
         self._draft_turn = True
         if self.score_target and self.mode == "rsd":
             self._pending, self._pending_target = result, True
@@ -183,7 +181,7 @@ class RequestState(TurnState):
         if result.error:
             self.fail(f"prm: {result.error}")
             return None
-        self.counters.tokens_prm += result.tokens
+        self.counters.observe_score(result)
         pending, self._pending = self._pending, None
         return pending
 

@@ -46,7 +46,7 @@ class SampleState(RequestState):
     def on_draft(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"draft: {result.error}")
-        self.counters.tokens_draft += result.processed_tokens
+        self.counters.observe_draft(result)
         if self.scored:
             self._pending = result
         else:
@@ -146,7 +146,7 @@ def merge(parent: RequestInput, samples: list[SampleState], pick: Callable[[list
     chosen = ok[pick(ok)]
     out.steps = list(chosen.steps)
     out.finish_reason = chosen.finish_reason
-    total.tokens_draft_discarded += sum(st.tokens for s in samples if s is not chosen for st in s.steps)
+    total.observe_discarded(sum(st.tokens for s in samples if s is not chosen for st in s.steps))
     return out
 
 

@@ -29,10 +29,7 @@ class SDState(RequestState):
     def on_target(self, result: StepResult) -> None:
         if result.error:
             return self.fail(f"sd: {result.error}")
-        c = self.counters
-        c.tokens_target += result.processed_tokens
-        c.tokens_draft += result.draft_tokens
-        c.tokens_draft_discarded += result.draft_discarded
+        before = len(self.steps)
         texts = result.text.split(self.delimiter)
         # Tokens per step are not reported by the engine (one call, one count):
         # shared out in proportion to each step's characters, the total exact.
@@ -41,10 +38,10 @@ class SDState(RequestState):
         for k, text in enumerate(texts):
             last = k == len(texts) - 1
             self.steps.append(Step(text, "target", None, bounds[k + 1] - bounds[k]))
-            c.steps_target += 1
             # the same stop rule as the step-wise modes (a step budget cannot be applied afterwards)
             self.finish_reason = self.stop.reason(last and result.finished, self.tokens_used, len(self.steps))
             if self.finish_reason:
                 break
+        self.counters.observe_speculative(result, steps=len(self.steps) - before)
         if self.finish_reason is None:  # the call's budget ran out before EOS
             self.finish_reason = "length"

@@ -2,11 +2,16 @@
 
 Counters live per request (so a retried or resumed row carries its own) and
 add up into run totals; FLOPs are 2 x parameters x tokens processed per model.
+The states never bump a field: they report what happened through the
+`observe_*` methods, so what each event counts is written here once (vLLM's
+`SpecDecodingStats.observe_draft`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+
+from rsd_ray.core.records import ScoreResult, StepResult
 
 
 @dataclass
@@ -18,6 +23,39 @@ class Counters:
     tokens_draft_discarded: int = 0  # generated draft tokens of rejected steps
     tokens_target: int = 0
     tokens_prm: int = 0
+
+    def observe_draft(self, result: StepResult) -> None:
+        """A draft call came back: what the draft processed for it."""
+        self.tokens_draft += result.processed_tokens
+
+    def observe_accepted(self) -> None:
+        """The acceptance rule kept a draft step."""
+        self.steps_draft_accepted += 1
+
+    def observe_rejected(self, result: StepResult) -> None:
+        """The acceptance rule turned a draft step down: its generated tokens were for nothing."""
+        self.steps_draft_rejected += 1
+        self.tokens_draft_discarded += result.new_tokens
+
+    def observe_target(self, result: StepResult) -> None:
+        """The target wrote a step."""
+        self.tokens_target += result.processed_tokens
+        self.steps_target += 1
+
+    def observe_score(self, result: ScoreResult) -> None:
+        """The PRM scored a call's steps."""
+        self.tokens_prm += result.tokens
+
+    def observe_speculative(self, result: StepResult, steps: int) -> None:
+        """A token-level speculative call (sd) came back as `steps` target steps: both models' tokens."""
+        self.tokens_target += result.processed_tokens
+        self.tokens_draft += result.draft_tokens
+        self.tokens_draft_discarded += result.draft_discarded
+        self.steps_target += steps
+
+    def observe_discarded(self, tokens: int) -> None:
+        """Draft tokens generated for solutions not picked (beam search, the sampling baselines)."""
+        self.tokens_draft_discarded += tokens
 
     def __iadd__(self, other: "Counters") -> "Counters":
         for f in fields(self):
