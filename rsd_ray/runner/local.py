@@ -16,7 +16,7 @@ from rsd_ray.core.stats import ModelSizes
 from rsd_ray.models.assisted import AssistedEngine
 from rsd_ray.models.generator import StepGenerator
 from rsd_ray.models.prm import PRM
-from rsd_ray.runner.modes import ROLES_OF
+from rsd_ray.runner.modes import mode_spec, roles_of
 
 
 @dataclass
@@ -34,13 +34,13 @@ class LocalBackend:
     def load(cls, cfg: Config, modes: list[str]) -> "LocalBackend":
         from rsd_ray.models.roles import build_generator, build_prm
 
-        need = {r for m in modes for r in ROLES_OF[m]}
+        need = roles_of(modes)
         b = cls(cfg.run.batch_size,
                 build_generator(cfg, "draft") if "draft" in need else None,
                 build_generator(cfg, "target") if "target" in need else None,
                 build_prm(cfg) if "prm" in need else None,
                 min_target_batch=cfg.run.target_gather(), max_in_flight=cfg.run.in_flight_cap())
-        if "sd" in modes:  # one process: the sd engine shares the loaded draft and target weights
+        if any(mode_spec(m).assisted for m in modes):  # one process: sd's engine shares the loaded weights
             b.assisted = AssistedEngine(b.target, b.draft.model)  # type: ignore[arg-type, union-attr]
         return b
 
@@ -59,7 +59,7 @@ class LocalBackend:
         self.gate = gate
 
     def sizes(self, mode: str) -> ModelSizes:
-        used = ROLES_OF[mode]
+        used = mode_spec(mode).roles
         return ModelSizes(**{r: getattr(self, r).num_parameters() if r in used else 0
                              for r in ("draft", "target", "prm")})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from rsd_ray.config import Config
@@ -24,11 +24,51 @@ from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.records import record
 from rsd_ray.runner.summary import metrics
 
-ROLES_OF: dict[str, tuple[str, ...]] = {
-    "rsd": ("draft", "target", "prm"), "draft": ("draft",), "target": ("target",),
-    "sd": ("draft", "target"),  # one engine holding both (models/assisted.py), served as the target role
-    "majority": ("draft",), "best_of_n": ("draft", "prm"), "beam": ("draft", "prm"),
+@dataclass(frozen=True)
+class Mode:
+    """What a mode needs and how its states start; the one table every layer reads (MODES)."""
+
+    roles: tuple[str, ...]  # the models it runs
+    state: Callable[[RequestInput, Row, Config, dict], RequestState]  # a row's state (its samples' parent)
+    pick: Callable[[Config, Callable | None], Callable] | None = None  # sampled modes: N samples -> the answer
+    scored: bool = False  # sampled modes: the PRM scores every step of every sample
+    assisted: bool = False  # sd: one engine holding draft and target (models/assisted.py) serves the target role
+
+
+def _plain(mode: str, states_mode: str | None = None):
+    return lambda req, row, cfg, common: RequestState(req, states_mode or mode, score_target=cfg.rsd.score_target,
+                                                      seq=row.seq, **common)
+
+
+def _beam(req: RequestInput, row: Row, cfg: Config, common: dict) -> RequestState:
+    b = cfg.baselines
+    return BeamState(req, "draft", temperature=b.temperature, width=b.beam_width, expansions=b.beam_expansions,
+                     how=b.aggregate, **common)
+
+
+MODES: dict[str, Mode] = {
+    "rsd": Mode(("draft", "target", "prm"), _plain("rsd")),
+    "draft": Mode(("draft",), _plain("draft")),
+    "target": Mode(("target",), _plain("target")),
+    "sd": Mode(("draft", "target"), lambda req, row, cfg, common: SDState(req, "target", **common), assisted=True),
+    "majority": Mode(("draft",), _plain("majority", "draft"), pick=lambda cfg, same: pick_majority(same)),
+    "best_of_n": Mode(("draft", "prm"), _plain("best_of_n", "draft"), scored=True,
+                      pick=lambda cfg, same: pick_best(cfg.baselines.aggregate)),
+    "beam": Mode(("draft", "prm"), _beam),
 }
+
+ROLES_OF = {name: m.roles for name, m in MODES.items()}  # TEMPORARY: jobs/ importers move to roles_of
+
+
+def mode_spec(name: str) -> Mode:
+    if name not in MODES:
+        raise ValueError(f"unknown mode {name!r} (available: {', '.join(MODES)})")
+    return MODES[name]
+
+
+def roles_of(modes: list[str]) -> list[str]:
+    """Every role the modes need, sorted."""
+    return sorted({r for m in modes for r in mode_spec(m).roles})
 
 
 class Backend(Protocol):
@@ -43,45 +83,31 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def make_states(rows: list[Row], cfg: Config, mode: str) -> list[RequestState]:
+def make_states(rows: list[Row], cfg: Config, mode_name: str) -> list[RequestState]:
     """The states a backend drives: one per row, or n samples per row (majority, best_of_n)."""
-    if mode not in ROLES_OF:
-        raise ValueError(f"unknown mode {mode!r} (available: {', '.join(ROLES_OF)})")
+    spec = mode_spec(mode_name)
     b = cfg.baselines
     states: list[RequestState] = []
     for row in rows:
         req = RequestInput(row.id, row.problem or "", cfg.generation.seed)
         common = dict(weighting=cfg.rsd.build(), stop=cfg.generation.stop_rule(), delimiter=cfg.generation.delimiter)
-        if mode == "beam":
-            s: RequestState = BeamState(req, "draft", temperature=b.temperature, width=b.beam_width, expansions=b.beam_expansions,
-                                        how=b.aggregate, **common)
-        elif mode == "sd":
-            s = SDState(req, "target", **common)
-        else:
-            s = RequestState(req, "draft" if mode in SAMPLED else mode, score_target=cfg.rsd.score_target,  # type: ignore[arg-type]
-                             seq=row.seq, **common)
+        s = spec.state(req, row, cfg, common)
         if row.error:
             s.fail(row.error)
-        if mode in SAMPLED:
-            states.extend(spawn_samples(s, b.n, scored=mode == "best_of_n", temperature=b.temperature))
+        if spec.pick is not None:
+            states.extend(spawn_samples(s, b.n, scored=spec.scored, temperature=b.temperature))
         else:
             states.append(s)
     return states
 
 
-SAMPLED = ("majority", "best_of_n")
-
-
-def reduce(states: list[RequestState], cfg: Config, mode: str,
+def reduce(states: list[RequestState], cfg: Config, mode_name: str,
            same: Callable[[str, str], bool] | None = None) -> list[RequestState]:
     """One state per row: a sampled mode's samples merged by its pick; other modes unchanged.
 
     `same`: answer equivalence for the majority vote (the grader's); None compares texts."""
-    if mode == "majority":
-        return reduce_samples(states, pick_majority(same))
-    if mode == "best_of_n":
-        return reduce_samples(states, pick_best(cfg.baselines.aggregate))
-    return states
+    pick = mode_spec(mode_name).pick
+    return states if pick is None else reduce_samples(states, pick(cfg, same))
 
 
 def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader, samples: int = 0) -> list[dict]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import ray
 
@@ -17,7 +18,7 @@ from rsd_ray.cluster.placement import resolve_auto_devices
 from rsd_ray.config import Config
 from rsd_ray.core.request import RequestState
 from rsd_ray.core.stats import ModelSizes
-from rsd_ray.runner.modes import ROLES_OF
+from rsd_ray.runner.modes import mode_spec, roles_of
 
 # Every worker process gets these: quiet libraries, one BLAS thread (actors
 # share the machine's cores; each sets torch's threads itself).
@@ -66,11 +67,9 @@ class RayBackend:
         from rsd_ray.actors.coordinator import Coordinator
         from rsd_ray.actors.replicas import Supervisor
 
-        roles = sorted({r for m in modes for r in ROLES_OF[m]})
-        if "sd" in modes:
-            from rsd_ray.config import load_config_from
-
-            cfg = load_config_from(cfg, ["run.sd_target=true"])
+        roles = roles_of(modes)
+        if any(mode_spec(m).assisted for m in modes):  # the target actors also hold the draft
+            cfg = replace(cfg, run=replace(cfg.run, sd_target=True))
         cpus = sum(getattr(cfg, r).cpus_per_rank * getattr(cfg, r).tp * getattr(cfg, r).replicas for r in roles)
         owns = init_ray(cfg, cpus)
         cfg = resolve_auto_devices(cfg, ray.cluster_resources().get("GPU", 0),  # device: auto on a CPU-only Ray
@@ -109,7 +108,8 @@ class RayBackend:
         ray.get([c.set_gate.remote(gate) for c in self.coordinators])
 
     def sizes(self, mode: str) -> ModelSizes:
-        return ModelSizes(**{r: self._params[r] if r in ROLES_OF[mode] else 0 for r in ("draft", "target", "prm")})
+        used = mode_spec(mode).roles
+        return ModelSizes(**{r: self._params[r] if r in used else 0 for r in ("draft", "target", "prm")})
 
     def close(self) -> None:
         try:
