@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rsd_ray.config import DataConfig
 from rsd_ray.data.presets import PRESETS, Preset, _field
+from rsd_ray.data.source import BadLine, Source, parse
 from rsd_ray.grading.extract import index_to_letter
 
 
@@ -23,13 +24,6 @@ class Row:
     kind: str  # how to grade: "math" or "choice"
     error: str | None = None
     seq: int = 0  # its place among the rows this run solves (RowFilter): the online budget's order
-
-
-@dataclass(frozen=True)
-class BadLine:
-    """A JSONL line that is not JSON: kept as a row so that it is reported, not dropped."""
-
-    error: str
 
 
 def preset_for(cfg: DataConfig) -> Preset:
@@ -71,6 +65,4 @@ def normalize(raw: object, index: int, preset: Preset) -> Row:
 
 def read_rows(path: str | Path, limit: int | None = None) -> list[object]:
     """Every row of an input, parsed (bad lines kept as `BadLine`): for in-memory runs and tests."""
-    from rsd_ray.data.source import Source, parse
-
     return [parse(raw) for _, raw in Source(path, limit).iter_local()]

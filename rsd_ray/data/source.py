@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob as globlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # What each Ray Data read task and stage actor asks (here and runner/stream.py; cluster/fit.py counts
@@ -27,6 +28,13 @@ BLOCK_ROWS = 1024  # rows per block a read yields: bounds the reader's memory
 
 class InputError(ValueError):
     """The input path names no readable rows."""
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A JSONL line that is not JSON: kept as a row so that it is reported, not dropped."""
+
+    error: str
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -85,9 +93,7 @@ def iter_raw(file: Path, stream=None) -> Iterator[tuple[int, str]]:
 
 
 def parse(raw: str) -> object:
-    """The row a raw text holds, or a `BadLine` that normalize turns into a row error."""
-    from rsd_ray.data.rows import BadLine
-
+    """The row a raw text holds, or a `BadLine` that normalize (data/rows.py) turns into a row error."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError as e:

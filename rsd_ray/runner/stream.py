@@ -17,17 +17,18 @@ rerunning a killed job completes it with every row exactly once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 
 import pyarrow as pa
 
 from rsd_ray.actors.failures import role_failure
 from rsd_ray.actors.metrics import row_metrics
-from rsd_ray.config import Config, DataConfig
+from rsd_ray.config import Config
 from rsd_ray.core.budget import BudgetGate
-from rsd_ray.data.rows import Row, normalize, preset_for
-from rsd_ray.data.source import DATA_STAGE_CPUS, Source, parse
+from rsd_ray.data.filter import RowFilter
+from rsd_ray.data.rows import Row
+from rsd_ray.data.source import DATA_STAGE_CPUS, Source
 from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
 from rsd_ray.runner.modes import solve_records
@@ -35,44 +36,6 @@ from rsd_ray.runner.schema import SCHEMA, to_table
 from rsd_ray.runner.summary import METRIC_COLUMNS, metrics
 from rsd_ray.runner.progress import Progress
 from rsd_ray.runner.sink import PartSink
-
-ROW_SCHEMA = pa.schema([*((f, pa.string()) for f in ("id", "problem", "reference", "kind", "error")), ("seq", pa.int64())])
-
-
-class RowFilter:
-    """Raw rows to Rows: ids for rows without one, duplicate ids marked, done rows skipped.
-
-    Stateful (it remembers the ids seen), so it sees the rows once and in input
-    order: a repeated id keeps the same meaning on every run.
-    """
-
-    def __init__(self, data: DataConfig, done: set[str], limit: int | None):
-        self.preset = preset_for(data)
-        self.done = done
-        self.limit = limit
-        self.seen: dict[str, int] = {}
-        self.seq = 0  # rows yielded so far
-
-    def rows(self, pos_raw: Iterable[tuple[int, str]]) -> Iterator[Row]:
-        from dataclasses import replace
-
-        for pos, raw in pos_raw:
-            if self.limit is not None and pos >= self.limit:
-                continue
-            row = normalize(parse(raw), pos, self.preset)
-            if row.id in self.seen:
-                row = replace(row, id=f"{row.id}#dup{pos}",
-                              error=f"duplicate id {row.id!r} (first at row {self.seen[row.id]})")
-            else:
-                self.seen[row.id] = pos
-            if row.id not in self.done:
-                yield replace(row, seq=self.seq)
-                self.seq += 1
-
-    def __call__(self, batch: pa.Table) -> pa.Table:  # the Ray Data stage
-        rows = list(self.rows(zip(batch["pos"].to_pylist(), batch["raw"].to_pylist())))
-        return pa.Table.from_pylist([r.__dict__ for r in rows], schema=ROW_SCHEMA)
-
 
 class SolveBatch:
     """Ray Data map stage: a thin client of the coordinators (models stay in their actors)."""

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from rsd_ray.config import DataConfig
+from rsd_ray.data.filter import RowFilter
 from rsd_ray.data.source import InputError, Source, input_files
-from rsd_ray.runner.stream import RowFilter
 
 
 @pytest.fixture
