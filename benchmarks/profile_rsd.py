@@ -28,7 +28,7 @@ def main() -> None:
     torch.set_num_threads(1)
     import rsd_ray.models.cached as cached
     from rsd_ray.config import load_config
-    from rsd_ray.jobs.common import load_rows
+    from rsd_ray.jobs.inputs import load_rows
     from rsd_ray.runner.local import LocalBackend
     from rsd_ray.runner.modes import make_states
     from rsd_ray.zoo import zoo_problems

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from rsd_ray.cluster.fit import PlacementError
     from rsd_ray.config import ConfigError, load_config
-    from rsd_ray.jobs.common import JobError
+    from rsd_ray.jobs.errors import JobError
 
     try:
         if hasattr(args, "handler"):

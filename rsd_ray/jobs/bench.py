@@ -171,7 +171,9 @@ def report(r: dict) -> None:
 def main(args: argparse.Namespace) -> int:
     import torch
 
-    from rsd_ray.jobs.common import JobError, check_output, load_rows
+    from rsd_ray.jobs.errors import JobError
+    from rsd_ray.jobs.inputs import load_rows
+    from rsd_ray.jobs.output_dir import check_output
     from rsd_ray.runner.atomic import write_json
     from rsd_ray.zoo import zoo_problems
 

@@ -24,9 +24,12 @@ from pathlib import Path
 
 from rsd_ray.config import Config, ConfigError, load_config, load_config_from
 from rsd_ray.core.calibration import draft_rewards, estimated_share, pick_delta, share_curve
-from rsd_ray.jobs.common import JobError, check_output, load_rows, open_backend, resolve_input
-from rsd_ray.runner.modes import make_states
+from rsd_ray.jobs.backends import open_backend
+from rsd_ray.jobs.errors import JobError
+from rsd_ray.jobs.inputs import load_rows, resolve_input
+from rsd_ray.jobs.output_dir import check_output
 from rsd_ray.runner.atomic import write_json
+from rsd_ray.runner.modes import make_states
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -14,7 +14,10 @@ import pyarrow.parquet as pq
 
 from rsd_ray.config import Config, load_config_from
 from rsd_ray.grading.grader import Grader
-from rsd_ray.jobs.common import check_output, lock_output, open_backend, prepare, sweep_cells
+from rsd_ray.jobs.backends import open_backend
+from rsd_ray.jobs.output_dir import check_output, lock_output
+from rsd_ray.jobs.preflight import prepare
+from rsd_ray.jobs.sweep import sweep_cells
 from rsd_ray.runner.atomic import write_json
 from rsd_ray.runner.stream import stream_pass
 from rsd_ray.runner.tables import table

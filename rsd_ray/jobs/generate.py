@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rsd_ray.config import Config
 from rsd_ray.grading.grader import Grader
-from rsd_ray.jobs.common import open_backend, prepare
+from rsd_ray.jobs.backends import open_backend
+from rsd_ray.jobs.preflight import prepare
 from rsd_ray.runner.atomic import write_json
 from rsd_ray.runner.stream import stream_pass
 from rsd_ray.runner.tables import table

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rsd_ray.jobs.common import JobError
+from rsd_ray.jobs.errors import JobError
 
 
 def result_tables(run_dir: Path) -> list[Path]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rsd_ray.config import Config
-from rsd_ray.jobs.common import JobError
+from rsd_ray.jobs.errors import JobError
 
 COMMANDS = ("generate", "eval", "synth")
 

@@ -21,7 +21,9 @@ import pyarrow.parquet as pq
 from rsd_ray.config import Config, load_config_from
 from rsd_ray.data.synth import SCHEMAS, KeepRule, derive, problem_id
 from rsd_ray.grading.grader import Grader
-from rsd_ray.jobs.common import JobError, open_backend, prepare
+from rsd_ray.jobs.backends import open_backend
+from rsd_ray.jobs.errors import JobError
+from rsd_ray.jobs.preflight import prepare
 from rsd_ray.runner.atomic import write_json
 from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
 from rsd_ray.runner.progress import Progress

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 
 from rsd_ray.config import load_config
 from rsd_ray.data.source import Source
-from rsd_ray.jobs.common import load_rows
+from rsd_ray.jobs.inputs import load_rows
 from rsd_ray.runner.local import LocalBackend
 from rsd_ray.runner.modes import solve_records
 from rsd_ray.runner.ray_backend import RayBackend
