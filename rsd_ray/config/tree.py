@@ -1,60 +1,22 @@
-"""One typed config tree: dataclasses, YAML recipes, dotted `--set a.b=value` overrides.
+"""The typed config tree: one dataclass per section, and the validation of the whole.
 
 Validation raises ConfigError with one clear line; nothing here exits.
-With no recipe, the embedded default runs the tiny zoo on CPU.
+The defaults are the embedded config: the tiny zoo on CPU.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-
-from rsd_ray.core.stopping import StopRule
+from rsd_ray.config.roles import ModelConfig, PRMConfig
 from rsd_ray.core.samples import Aggregate
+from rsd_ray.core.stopping import StopRule
 from rsd_ray.core.weighting import KINDS, Kind, Weighting
 
 
 class ConfigError(ValueError):
     """A config that does not validate."""
-
-
-@dataclass
-class ModelConfig:
-    path: str = ""  # local directory, hub id, or zoo:<name>
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    trust_remote_code: bool = False
-    use_safetensors: bool = True
-    device: str = "cpu"
-    # placement (Ray backend): tensor-parallel ranks per replica, replicas, devices per rank
-    tp: int = 1
-    replicas: int = 1
-    gpus_per_rank: float = 0.0
-    cpus_per_rank: float = 1.0
-    resource: str | None = None  # a custom resource naming this role's node group
-    # for `rsd-ray plan` (no model is loaded): memory per device and the KV-cache budget per rank
-    device_memory_gb: float = 80.0
-    kv_cache_gb: float | None = None  # None: what the engine's KV arena and batch cache can hold (plan.py)
-    arch: dict | None = None  # config.json fields, for a plan of a hub model with no local copy
-    # The fixed cost of one more forward, in tokens of padded prefill: the engines split a batch of
-    # very different lengths when that saves more (models/cached.py plan_groups). 0: the estimate
-    # measured on CPUs (max(16, 3e8 / parameters)); a GPU's is larger (kernel launches cost more than
-    # a few extra tokens): `scripts/gpu_check.sh` measures it for the device it runs on.
-    overhead_tokens: int = 0
-
-
-@dataclass
-class PRMConfig(ModelConfig):
-    kind: Literal["value_head", "qwen_prm", "math_shepherd"] = "value_head"
-    step_token: str = "\n\n"  # value_head: token appended after each step (its last id is read)
-    step_tag: str = "ки"  # math_shepherd
-    good_token: str = "+"
-    bad_token: str = "-"
 
 
 @dataclass
@@ -238,79 +200,3 @@ class Config:
                               f"got {r.weighting}")
         if self.run.backend == "ray" and self.run.coordinators != 1:
             raise ConfigError("rsd.target_budget needs run.coordinators: 1 (the budget lives in the coordinator)")
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """The embedded default, updated by a YAML recipe, then by dotted overrides."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file not found: {p}")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: the top level must be a mapping")
-    _apply_overrides(data, overrides or [])
-    return _build(Config, data, "").validate()
-
-
-def load_config_from(cfg: Config, overrides: list[str]) -> Config:
-    """A copy of `cfg` with dotted overrides applied (validated the same way)."""
-    data = dataclasses.asdict(cfg)
-    _apply_overrides(data, overrides)
-    return _build(Config, data, "").validate()
-
-
-def _apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
-    """Set each `a.b=value` in the raw mapping (YAML-typed); _build then checks keys and types."""
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set wants key.sub=value, got {item!r}")
-        node = data
-        *parents, leaf = key.strip().split(".")
-        for k in parents:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {key}: {k} is not a section")
-        node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
-
-
-def _build(cls, data: dict, where: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ConfigError(f"unknown config key {where}{sorted(unknown)[0]} (known: {', '.join(sorted(names))})")
-    obj = cls()
-    for name, value in data.items():
-        setattr(obj, name, _coerce(hints[name], value, f"{where}{name}", getattr(obj, name)))
-    return obj
-
-
-def _coerce(tp, value, where: str, current):
-    if dataclasses.is_dataclass(tp):
-        base = dataclasses.asdict(current) if current is not None else {}
-        return _build(tp, {**base, **(value or {})} if isinstance(value, dict) else value, where + ".")
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        if value not in typing.get_args(tp):
-            raise ConfigError(f"{where} must be one of {', '.join(map(str, typing.get_args(tp)))}, got {value!r}")
-        return value
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _coerce(args[0], value, where, current)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if tp in (int, float, str, bool) and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}")
-    return value
