@@ -1,11 +1,11 @@
 """The coordinator: the local scheduler's states and policy (core/admission.py), driven asynchronously.
 
-It never waits for a round: each replica of each role has a worker that takes
-the requests queued for its role (up to the batch size), calls its replica,
-feeds the results back and routes every request on, so draft, PRM and target
-work on different requests at once. Every call goes through one path
-(actors/calls.py: time-outs, restarts, retries, releases); a role that keeps
-failing ends every caller's run with its RoleFailed, which names it.
+It never waits for a round: each replica of each role has a worker that takes the requests
+queued for its role, calls its replica, feeds the results back and routes every request on, so
+draft, PRM and target work on different requests at once. Every call goes through one path
+(actors/calls.py: time-outs, restarts, releases); a role that keeps failing ends every caller's
+run with its RoleFailed. Ray restarts a dead coordinator and re-sends its solve() calls, whose
+states travel whole: a fresh one re-drives them from their start (engines re-sync their caches).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import ray
 
 from rsd_ray.actors.calls import ReplicaCalls
+from rsd_ray.actors.failures import RoleFailed
 from rsd_ray.actors.metrics import CallMetrics
 from rsd_ray.actors.tp_group import Replica
 from rsd_ray.core.admission import Admission
@@ -27,8 +28,7 @@ from rsd_ray.core.request import RequestState
 
 
 @dataclass
-class _Group:
-    """The states of one solve() call: its caller waits until all of them are finished."""
+class _Group:  # the states of one solve() call: its caller waits until all of them are finished
     size: int
     finished: list[RequestState] = field(default_factory=list)
     event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -41,8 +41,7 @@ class _Group:
 
 @ray.remote(num_cpus=0)
 class Coordinator:
-    """Several solve() calls may be in flight at once (Ray Data's map stage sends them):
-    their requests share the same queues, so batches mix requests of every caller."""
+    """Several solve() calls may be in flight at once (Ray Data's stage): batches mix their requests."""
 
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
                  max_restarts: int, start_timeout_s: float, min_target_batch: int = 1, max_in_flight: int = 0,
@@ -50,20 +49,20 @@ class Coordinator:
         self.roles = {role: len(reps) for role, reps in replicas.items()}
         self.calls = ReplicaCalls(supervisor, replicas, call_timeout_s, max_restarts, start_timeout_s)
         self.adm = Admission(batch_size, max_in_flight, min_target_batch)
-        self.metrics = CallMetrics(str(index))
-        self.finished = 0
+        self.metrics, self.index, self.finished = CallMetrics(str(index)), index, 0
         self._batches: dict[str, Counter[int]] = {}  # role -> call size -> calls (stats)
         self._group_of: dict[int, _Group] = {}  # id(state) -> its caller's group
-        self._queues: dict[str, asyncio.Queue] = {}
         self._moved: list[asyncio.Future] = []  # a gathering target worker, waiting for the next routing
         self._failure: BaseException | None = None
         self._workers: list[asyncio.Task] = []  # with their locks and queues, made in the actor's loop (solve)
+        self._queues: dict[str, asyncio.Queue] = {}
 
-    def set_gate(self, gate: BudgetGate | None) -> None:
-        """The online target budget of the pass that starts now (None: none)."""
+    def set_gate(self, gate: BudgetGate | None) -> None:  # the online target budget of the pass starting now
         self.adm.gate = gate
 
-    async def solve(self, states: list[RequestState]) -> list[RequestState]:
+    async def solve(self, states: list[RequestState], budgeted: bool = False) -> list[RequestState]:
+        if budgeted and self.adm.gate is None:  # restarted mid-pass (Ray re-sent the call): the budget died
+            self._failure = RoleFailed("coordinator", self.index, 1, "restarted during a pass with a target budget")
         if self._failure is None:
             if not self._workers:
                 self._taking = {role: asyncio.Lock() for role in self.roles}
@@ -80,8 +79,7 @@ class Coordinator:
             raise self._failure
         return group.finished
 
-    def _admit(self) -> None:
-        """Start what the policy lets start; a parked request may free a place, so until none does."""
+    def _admit(self) -> None:  # what the policy lets start; a parked request may free a place: until none
         while started := self.adm.admit():
             for s in started:
                 if s.done:  # failed before it started (a bad row): never in flight
@@ -89,20 +87,18 @@ class Coordinator:
                 else:
                     self._route(s)
         for f in self._moved:  # a gathering target worker looks again
-            if not f.done():
-                f.set_result(None)
+            f.done() or f.set_result(None)
         self._moved.clear()
 
     def _route(self, s: RequestState) -> None:
         if not s.done and s.need not in self._queues:
             s.fail(f"needs the {s.need} role, which this run did not start")
         if not s.done:
-            self._queues[s.need].put_nowait(s)  # type: ignore[index]
             self.adm.enter(s.need)  # type: ignore[arg-type]
-            return
-        self.adm.finish(s)
-        self.finished += 1
-        self.calls.release(s.release_ids())
+            return self._queues[s.need].put_nowait(s)  # type: ignore[index]
+        self.finished += 1  # stats
+        if self.adm.finish(s):  # not superseded by a re-sent call: its ids are free
+            self.calls.release(s.release_ids())
         self._group_of.pop(id(s)).add(s)
 
     async def _take(self, role: str) -> tuple[list[RequestState], list[list]]:
@@ -118,12 +114,17 @@ class Coordinator:
             while sum(map(len, calls)) < self.adm.batch_size and not q.empty():
                 batch.append(q.get_nowait())
                 calls += calls_of(role, batch[-1:])
-        return batch, calls
+        for s in [s for s in batch if s.done]:  # superseded while queued: gone, never called
+            self.adm.leave(role)
+            self._route(s)
+        return [s for s in batch if not s.done], [c for s, c in zip(batch, calls) if not s.done]
 
     async def _worker(self, role: str, idx: int) -> None:
         try:
             while True:
                 batch, calls = await self._take(role)
+                if not batch:
+                    continue
                 flat = [c for cs in calls for c in cs]
                 self._batches.setdefault(role, Counter())[len(flat)] += 1
                 t0 = time.perf_counter()
@@ -136,9 +137,7 @@ class Coordinator:
                 self._admit()
                 self.calls.flush(role, idx)
                 self.metrics.load(self.adm.live, self.adm.queued)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:  # a role that cannot be recovered ends every caller's run
+        except Exception as e:  # a role that cannot be recovered ends every caller's run (not a cancel)
             self._failure = e
             for group in self._group_of.values():
                 group.event.set()

@@ -21,6 +21,10 @@ is decided here.
   (RunConfig.in_flight_cap: by default one target call's worth beyond
   batch_size). Modes whose every request needs the same role (target-only
   among them) are unaffected.
+- A request sent again (its caller died and the call was retried: a Ray Data
+  worker restart) supersedes the one in flight under the same id: the old one
+  fails and is dropped at its next turn, and only the newest may release the
+  id's caches in the engines.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class Admission:
     most_live: int = 0  # stats: the most requests in flight at once
     forced: int = 0  # stats: target calls under min_target_batch because nothing else could move
     _pending: deque = field(default_factory=deque)
+    _by_id: dict[str, RequestState] = field(default_factory=dict)  # request id -> its newest state
 
     def __post_init__(self) -> None:
         self.cap = max(self.batch_size, self.cap)
@@ -56,6 +61,11 @@ class Admission:
         return len(self._pending)
 
     def add(self, states) -> None:
+        for s in states:
+            old = self._by_id.get(s.request.id)
+            if old is not None and not old.done:
+                old.fail("superseded: the same request was sent again")
+            self._by_id[s.request.id] = s
         self._pending.extend(states)
         if self.gate is not None:  # input order: the lowest waiting row's windows are always in flight
             self._pending = deque(sorted(self._pending, key=lambda s: s.seq))
@@ -89,10 +99,10 @@ class Admission:
     def leave(self, role: str) -> None:
         self.owned[role] -= 1
 
-    def finish(self, s: RequestState) -> None:
-        """An admitted request is done."""
+    def finish(self, s: RequestState) -> bool:
+        """An admitted request is done; True if it is its id's newest state (it may release the id)."""
         self.live -= 1
-        self._finished(s)
+        return self._finished(s)
 
     def call_target(self, waiting: int) -> bool:
         """May the target be called now for `waiting` requests? (min_target_batch, see above)"""
@@ -108,6 +118,11 @@ class Admission:
         moving = self.live - self.owned["target"]
         return moving if self.gathering and moving > 0 else self.live
 
-    def _finished(self, s: RequestState) -> None:
+    def _finished(self, s: RequestState) -> bool:
+        """A superseded state neither reports to the gate nor releases: its newer one will."""
+        if self._by_id.get(s.request.id) is not s:
+            return False
+        del self._by_id[s.request.id]
         if self.gate is not None:
             self.gate.finish(s)
+        return True

@@ -87,7 +87,10 @@ class RayBackend:
             raise
         sup = Supervisor.remote(cfg, roles)
         replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
-        coords = [Coordinator.remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
+        # A dead coordinator is restarted by Ray, which re-sends its solve() calls (the states travel
+        # whole, so the fresh one re-drives them from their start): as many times as a replica may be.
+        restarts = cfg.run.max_restarts
+        coords = [Coordinator.options(max_restarts=restarts, max_task_retries=restarts).remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
                                      cfg.run.start_timeout_s, cfg.run.target_gather(), cfg.run.in_flight_cap(), i)
                   for i in range(cfg.run.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)

@@ -33,9 +33,10 @@ from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
 from rsd_ray.runner.modes import solve_records
 from rsd_ray.runner.schema import SCHEMA, to_table
-from rsd_ray.runner.summary import METRIC_COLUMNS, metrics
 from rsd_ray.runner.progress import Progress
 from rsd_ray.runner.sink import PartSink
+from rsd_ray.runner.summary import METRIC_COLUMNS, metrics
+
 
 class SolveBatch:
     """Ray Data map stage: a thin client of the coordinators (models stay in their actors)."""
@@ -49,6 +50,7 @@ class SolveBatch:
         self.mode = mode
         self.grader = Grader(cfg.grading.timeout_s)
         self.turn = random.randrange(len(coordinators))
+        self.budgeted = mode == "rsd" and cfg.rsd.target_budget is not None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         import ray
@@ -59,7 +61,7 @@ class SolveBatch:
 
         def solve(states):
             try:
-                return ray.get(coordinator.solve.remote(states))
+                return ray.get(coordinator.solve.remote(states, self.budgeted))
             except ray.exceptions.RayTaskError as e:  # the driver gets the RoleFailed itself
                 if (failed := role_failure(e)) is None:
                     raise
@@ -88,11 +90,15 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
     ctx.raise_original_map_exception = True  # a stage's own error (a RoleFailed), not a UserCodeException of it
     clients = cfg.run.clients * len(backend.coordinators)
     ds = (source.ray_dataset()
-          .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit), batch_size=None,
-                       batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=DATA_STAGE_CPUS)
+          # A stage worker that dies is restarted and its batches retried, without end (set here, not
+          # left to Ray Data's defaults): RowFilter catches up on its input (data/filter.py); a
+          # SolveBatch holds nothing, and its re-sent requests supersede the first ones in the coordinator.
+          .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit, source), batch_size=None,
+                       batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=DATA_STAGE_CPUS,
+                       max_restarts=-1, max_task_retries=-1)
           .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode, samples),
                        batch_size=cfg.run.batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=clients),
-                       num_cpus=DATA_STAGE_CPUS))
+                       num_cpus=DATA_STAGE_CPUS, max_restarts=-1, max_task_retries=-1))
     # Whole blocks (a batch's rows, all samples of each): a part never splits a problem's samples.
     buf: list[pa.Table] = []
     try:
