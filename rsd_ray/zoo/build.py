@@ -25,10 +25,8 @@ from rsd_ray.zoo.provenance import BUILD_JSON, file_sha256, library_versions, pa
 from rsd_ray.zoo.quality import auroc, prm_step_scores, draft_step_labels
 from rsd_ray.zoo.task import DELIMITER, Problem, TaskSpec, make_problems
 from rsd_ray.zoo.tokenizer import build_tokenizer
-from rsd_ray.zoo.train import (
-    CORRUPTIONS,
-    Arch, Curve, Schedule, corrupt, greedy_solutions, problem_stream, prm_example, train_generator, train_prm,
-)
+from rsd_ray.zoo.prm_train import CORRUPTIONS, corrupt, prm_example, train_prm
+from rsd_ray.zoo.train import Arch, Curve, Schedule, greedy_solutions, problem_stream, train_generator
 
 PRM_ARCHITECTURE = "Qwen2ForPrmModel"  # what Skywork's config.json names
 

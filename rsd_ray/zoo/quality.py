@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from rsd_ray.zoo.prm_train import prm_batch, prm_example
 from rsd_ray.zoo.task import DELIMITER, Problem, step_is_correct
-from rsd_ray.zoo.train import prm_batch, prm_example
 
 
 def draft_step_labels(problems: list[Problem], solutions: list[str]) -> list[tuple[str, list[str], int]]:

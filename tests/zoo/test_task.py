@@ -1,7 +1,7 @@
 import random
 
 from rsd_ray.zoo.task import DELIMITER, TaskSpec, expected_step, make_problem, make_problems, step_is_correct
-from rsd_ray.zoo.train import corrupt, prm_example
+from rsd_ray.zoo.prm_train import corrupt, prm_example
 from rsd_ray.zoo.tokenizer import build_tokenizer
 
 
