@@ -21,6 +21,7 @@ efficiency toward 1 whatever rsd does.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass
 
 
@@ -61,3 +62,15 @@ def bound(t: Timings) -> Bound:
     ideal = t.rsd_draft_steps * (c_draft + c_prm) + t.rsd_target_steps * c_target
     speedup, ideal_speedup = t.target_wall_s / t.rsd_wall_s, t.target_wall_s / ideal
     return Bound(c_target, c_draft, c_prm, ideal, ideal_speedup, speedup, speedup / ideal_speedup)
+
+
+def timings(runs: dict[str, list[dict]], clock: str) -> Timings:
+    """Medians over repetitions on one clock: "wall" or "cpu"."""
+    def med(mode: str, role: str | None = None) -> float:
+        return statistics.median(r[f"role_{clock}_s"].get(role, 0.0) if role else r[f"{clock}_s"] for r in runs[mode])
+    rsd = runs["rsd"][0]  # counts are the same in every repetition (checked)
+    return Timings(med("target"), med("rsd"),
+                   med("target", "target"), runs["target"][0]["steps"],
+                   med("draft", "draft"), runs["draft"][0]["steps"],
+                   med("prm", "prm"), runs["prm"][0]["steps"],
+                   rsd["steps_draft_accepted"] + rsd["steps_draft_rejected"], rsd["steps_target"])
