@@ -40,6 +40,9 @@ class _Rank:
 
         engine.adopt(shard_tensor_parallel(engine.model, self.env, DTYPES[getattr(self.cfg, self.role).dtype]))
 
+    def __repr__(self) -> str:  # Ray's state API and dashboard name the actor by it: "target rank 1"
+        return f"{self.role} rank {self.env.rank if self.env else 0}"
+
     def info(self) -> dict:
         import ray
 
