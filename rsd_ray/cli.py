@@ -31,14 +31,17 @@ def _common(p: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rsd-ray", description="Reward-guided speculative decoding on Ray.")
     sub = ap.add_subparsers(dest="command", required=True)
+    # Every subcommand names its handler (set_defaults(handler=...)); main calls it, nothing else.
     g = sub.add_parser("generate", help="batch generation in one mode (rsd by default)")
     _common(g)
     g.add_argument("--mode", default="rsd")
+    g.set_defaults(handler=_generate)
     e = sub.add_parser("eval", help="evaluate several modes on one input")
     _common(e)
     e.add_argument("--modes", default="rsd,target,draft",
                    help="comma-separated: rsd, target, draft, sd, best_of_n, beam, majority")
     e.add_argument("--sweep", help="run rsd once per value of an acceptance-rule key, e.g. rsd.delta=0.5,0.7,0.9")
+    e.set_defaults(handler=_eval)
     sy = sub.add_parser("synth", help="synthetic data: K samples per problem, kept by a rule, as SFT and preference rows")
     _common(sy)
     sy.add_argument("--mode", default="rsd")
@@ -46,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     sy.add_argument("--keep", default="verified", help="verified, reward or verified,reward")
     sy.add_argument("--min-reward", type=float, help="with --keep reward: every scored step at or above this")
     sy.add_argument("--temperature", type=float, default=0.7)
+    sy.set_defaults(handler=_synth)
     sb = sub.add_parser("submit", help="submit a job spec (jobs/*.yaml) to a Ray cluster and follow it")
     sb.add_argument("spec", type=Path)
     sb.add_argument("--output", required=True, help="output directory (seen from the cluster's driver)")
@@ -55,14 +59,17 @@ def parser() -> argparse.ArgumentParser:
     sb.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sb.add_argument("--arg", dest="extra", action="append", default=[], help="one more argument for the job")
     sb.add_argument("--no-wait", action="store_true", help="return once submitted")
+    sb.set_defaults(handler=_submit)
     pl = sub.add_parser("plan", help="where every actor goes and the memory per device, loading no model")
     pl.add_argument("--config")
     pl.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     pl.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pl.set_defaults(handler=_plan)
     sh = sub.add_parser("show", help="one solution from a run, each step marked draft/target with its reward")
     sh.add_argument("dir", type=Path)
     sh.add_argument("--id", required=True)
     sh.add_argument("--mode", help="only this mode (an eval run holds several)")
+    sh.set_defaults(handler=_show)
     from rsd_ray.jobs import bench, calibrate, gpu_check, report
 
     for job in (calibrate, report, bench, gpu_check):  # each registers its subcommand and its handler
@@ -74,57 +81,23 @@ def parser() -> argparse.ArgumentParser:
     zb.add_argument("--parts", default="draft,target,prm")
     zb.add_argument("--threads", type=int, default=2)
     zb.add_argument("--shrunken", action="store_true", help="a seconds-long recipe that proves the build runs")
-    zs.add_parser("path", help="print where the zoo in use lives")
+    zb.set_defaults(handler=_zoo_build)
+    zs.add_parser("path", help="print where the zoo in use lives").set_defaults(handler=_zoo_path)
     zr = zs.add_parser("report", help="measure the zoo's quality on its held-out problems")
     zr.add_argument("--dir", type=Path, help="zoo directory (default: the zoo in use)")
     zr.add_argument("--limit", type=int, default=500)
+    zr.set_defaults(handler=_zoo_report)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from rsd_ray.cluster.fit import PlacementError
-    from rsd_ray.config import ConfigError, load_config
+    from rsd_ray.config import ConfigError
     from rsd_ray.jobs.errors import JobError
 
     try:
-        if hasattr(args, "handler"):
-            return args.handler(args)
-        if args.command == "zoo":
-            return _zoo(args)
-        if args.command == "show":
-            from rsd_ray.jobs.show import show
-
-            print(show(args.dir, args.id, args.mode))
-            return 0
-        if args.command == "submit":
-            from rsd_ray.jobs.submit import submit
-
-            return submit(args.spec, args.address, args.output, args.extra, args.overrides, args.token_file,
-                          not args.no_wait)
-        cfg = load_config(args.config, args.overrides)
-        if args.command == "plan":
-            return _plan(cfg, args.json)
-        if args.backend:
-            cfg.run.backend = args.backend
-        if cfg.run.threads:
-            import torch
-
-            torch.set_num_threads(cfg.run.threads)
-        if args.command == "generate":
-            from rsd_ray.jobs.generate import run_generate
-
-            run_generate(cfg, args.output, args.input, args.dataset, args.mode, args.limit)
-        elif args.command == "synth":
-            from rsd_ray.jobs.synth import run_synth
-
-            run_synth(cfg, args.output, args.input, args.dataset, args.mode, args.samples, args.keep,
-                      args.min_reward, args.temperature, args.limit)
-        else:
-            from rsd_ray.jobs.evaluate import run_eval
-
-            modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-            run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit, sweep=args.sweep)
+        return args.handler(args)
     except (ConfigError, JobError, PlacementError, FileNotFoundError, FileExistsError) as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
         return 2
@@ -139,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as e:  # a bug, or a fault no check above knows: one line here, the traceback in a file
         return _crashed(e, args)
-    return 0
 
 
 def _crashed(e: Exception, args) -> int:
@@ -160,17 +132,73 @@ def _crashed(e: Exception, args) -> int:
     return 1
 
 
-def _plan(cfg, as_json: bool) -> int:
+def _job_config(args):
+    """generate, eval, synth: the config with --backend applied, torch's threads set as run.threads asks."""
+    from rsd_ray.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    if args.backend:
+        cfg.run.backend = args.backend
+    if cfg.run.threads:
+        import torch
+
+        torch.set_num_threads(cfg.run.threads)
+    return cfg
+
+
+def _generate(args) -> int:
+    cfg = _job_config(args)
+    from rsd_ray.jobs.generate import run_generate
+
+    run_generate(cfg, args.output, args.input, args.dataset, args.mode, args.limit)
+    return 0
+
+
+def _eval(args) -> int:
+    cfg = _job_config(args)
+    from rsd_ray.jobs.evaluate import run_eval
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    run_eval(cfg, modes, args.output, args.input, args.dataset, args.limit, sweep=args.sweep)
+    return 0
+
+
+def _synth(args) -> int:
+    cfg = _job_config(args)
+    from rsd_ray.jobs.synth import run_synth
+
+    run_synth(cfg, args.output, args.input, args.dataset, args.mode, args.samples, args.keep,
+              args.min_reward, args.temperature, args.limit)
+    return 0
+
+
+def _submit(args) -> int:
+    from rsd_ray.jobs.submit import submit
+
+    return submit(args.spec, args.address, args.output, args.extra, args.overrides, args.token_file,
+                  not args.no_wait)
+
+
+def _show(args) -> int:
+    from rsd_ray.jobs.show import show
+
+    print(show(args.dir, args.id, args.mode))
+    return 0
+
+
+def _plan(args) -> int:
     import json
 
     from rsd_ray.cluster.plan import PlanError, format_plan, plan
+    from rsd_ray.config import load_config
 
+    cfg = load_config(args.config, args.overrides)
     try:
         p = plan(cfg)
     except PlanError as e:
         print(f"rsd-ray: error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(p, indent=2) if as_json else format_plan(p))
+    print(json.dumps(p, indent=2) if args.json else format_plan(p))
     if not p["fits"]:
         for line in p["problems"]:
             print(f"rsd-ray: error: plan does not fit: {line}", file=sys.stderr)
@@ -178,19 +206,24 @@ def _plan(cfg, as_json: bool) -> int:
     return 0
 
 
-def _zoo(args) -> int:
+def _zoo_path(args) -> int:
     from rsd_ray.zoo import zoo_dir
 
-    if args.zoo_command == "path":
-        print(zoo_dir())
-        return 0
-    if args.zoo_command == "report":
-        import json
+    print(zoo_dir())
+    return 0
 
-        from rsd_ray.zoo.report import report
 
-        print(json.dumps(report(args.dir or zoo_dir(), args.limit), indent=2))
-        return 0
+def _zoo_report(args) -> int:
+    import json
+
+    from rsd_ray.zoo import zoo_dir
+    from rsd_ray.zoo.report import report
+
+    print(json.dumps(report(args.dir or zoo_dir(), args.limit), indent=2))
+    return 0
+
+
+def _zoo_build(args) -> int:
     import torch
 
     from rsd_ray.zoo.build import ZooRecipe, build_zoo
