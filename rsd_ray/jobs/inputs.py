@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from rsd_ray.config import Config, ConfigError
+from rsd_ray.data.filter import RowFilter
 from rsd_ray.data.presets import PRESETS
 from rsd_ray.data.rows import Row
 from rsd_ray.data.source import Source
@@ -40,8 +41,6 @@ def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> s
 
 def load_rows(cfg: Config, path: str | Path, limit: int | None) -> list[Row]:
     """Every row of an input in memory, normalized as a streamed job would: for benchmarks and tests."""
-    from rsd_ray.runner.stream import RowFilter
-
     try:
         rows = RowFilter(cfg.data, set(), limit)
     except ValueError as e:

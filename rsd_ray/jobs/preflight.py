@@ -17,11 +17,11 @@ from rsd_ray.jobs.output_dir import check_output, claim_output
 def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None, dataset: str | None,
             limit: int | None, job: dict | None = None) -> Source:
     """Every check that can fail on bad job input, in one place, before any model loads or cluster starts."""
-    from rsd_ray.runner.modes import ROLES_OF
+    from rsd_ray.runner.modes import MODES, roles_of
 
-    unknown = [m for m in modes if m not in ROLES_OF]
+    unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
-        raise JobError(f"unknown mode {unknown[0] if unknown else ''!r} (available: {', '.join(ROLES_OF)})")
+        raise JobError(f"unknown mode {unknown[0] if unknown else ''!r} (available: {', '.join(MODES)})")
     if limit is not None and limit < 0:
         raise JobError("--limit must be >= 0")
     try:
@@ -32,7 +32,7 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
     except ValueError as e:
         raise ConfigError(str(e)) from None
     check_output(output)
-    roles = {r for m in modes for r in ROLES_OF[m]}
+    roles = set(roles_of(modes))
     check_models(cfg, roles)
     if (dataset or input_path) and all(getattr(cfg, r).path.startswith("zoo:") for r in roles):
         # the embedded default is a test fixture, not a math model: say so before accuracy 0 surprises

@@ -116,7 +116,7 @@ def _job_placement(argv: list[str], log) -> tuple[Config, list[str]] | None:
     """
     from rsd_ray.cli import parser
     from rsd_ray.config import load_config
-    from rsd_ray.runner.modes import ROLES_OF
+    from rsd_ray.runner.modes import MODES, roles_of
 
     args = parser().parse_args(argv[1:])
     if args.config and not Path(args.config).is_file():
@@ -127,7 +127,7 @@ def _job_placement(argv: list[str], log) -> tuple[Config, list[str]] | None:
         return None
     modes = [args.mode] if args.command != "eval" else [m.strip() for m in args.modes.split(",")]
     # An unknown mode has no roles here: the job itself refuses it in one line.
-    return cfg, sorted({r for m in modes for r in ROLES_OF.get(m, ())})
+    return cfg, roles_of([m for m in modes if m in MODES])
 
 
 def _alive_nodes(client) -> list[dict[str, float]]:
