@@ -92,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from rsd_ray.actors.failures import RoleFailed
     from rsd_ray.cluster.fit import PlacementError
     from rsd_ray.config import ConfigError
     from rsd_ray.jobs.errors import JobError
@@ -105,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f" on {e.filename}" if e.filename else ""
         print(f"rsd-ray: error: I/O error{where}: {e.strerror or e}", file=sys.stderr)
         return 1
-    except RuntimeError as e:
-        if type(e).__name__ != "RunFailed":
-            return _crashed(e, args)
+    except RoleFailed as e:  # a role gave up (actors/failures.py): the one line names it
         print(f"rsd-ray: error: run failed: {e}", file=sys.stderr)
         return 1
     except Exception as e:  # a bug, or a fault no check above knows: one line here, the traceback in a file

@@ -24,6 +24,7 @@ from rsd_ray.actors.tp_group import Replica
 from rsd_ray.core.admission import Admission
 from rsd_ray.core.batching import calls_of, deliver
 from rsd_ray.core.budget import BudgetGate
+from rsd_ray.core.journal import snapshot
 from rsd_ray.core.request import RequestState
 
 
@@ -55,7 +56,6 @@ class Coordinator:
         self._moved: list[asyncio.Future] = []  # a gathering target worker, waiting for the next routing
         self._failure: BaseException | None = None
         self._workers: list[asyncio.Task] = []  # with their locks and queues, made in the actor's loop (solve)
-        self._queues: dict[str, asyncio.Queue] = {}
 
     def set_gate(self, gate: BudgetGate | None) -> None:  # the online target budget of the pass starting now
         self.adm.gate = gate
@@ -65,8 +65,7 @@ class Coordinator:
             self._failure = RoleFailed("coordinator", self.index, 1, "restarted during a pass with a target budget")
         if self._failure is None:
             if not self._workers:
-                self._taking = {role: asyncio.Lock() for role in self.roles}
-                self._queues = {role: asyncio.Queue() for role in self.roles}
+                self._taking, self._queues = {r: asyncio.Lock() for r in self.roles}, {r: asyncio.Queue() for r in self.roles}
                 self._workers = [asyncio.create_task(self._worker(role, i))
                                  for role, n in self.roles.items() for i in range(n)]
             group = _Group(len(states))
@@ -142,8 +141,10 @@ class Coordinator:
             for group in self._group_of.values():
                 group.event.set()
 
-    def stats(self) -> dict:
-        a = self.adm  # batches: role -> call size -> calls; forced: target calls under min_target_batch
-        return {"finished": self.finished, "retries": self.calls.retries, "live": a.live, "queued": a.queued,
-                "most_live": a.most_live, "batches": {r: dict(c) for r, c in self._batches.items()},
-                "forced_target_calls": a.forced}
+    def progress(self) -> list[dict]:  # the committed steps of requests in flight: the driver's journal
+        return list(filter(None, map(snapshot, self.adm.newest())))
+
+    def stats(self) -> dict:  # batches: role -> call size -> calls; forced: target calls under min_target_batch
+        return {"finished": self.finished, "retries": self.calls.retries, "live": self.adm.live,
+                "queued": self.adm.queued, "most_live": self.adm.most_live, "forced_target_calls": self.adm.forced,
+                "batches": {r: dict(c) for r, c in self._batches.items()}}

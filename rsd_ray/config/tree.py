@@ -92,6 +92,9 @@ class RunConfig:
     start_timeout_s: float = 1200.0  # loading (and sharding) a model: bounded too, but generously
     max_restarts: int = 3  # replica restarts per failing call before the run fails
     part_rows: int = 1000  # rows per committed output part: the most a kill can cost a resumed job
+    # ... but not their steps: the committed steps of solutions in flight are journaled this often
+    # (runner/journal.py), and a resumed job continues them; 0: no journal
+    journal_s: float = 2.0
     clients: int = 2  # Ray Data map-stage actors per coordinator: one fills while another's batch drains
     # rsd: call the target once this many requests wait for it (or nothing else can move); 0: half of
     # batch_size. 1 calls it every round. Results never change, only how target work is batched:
@@ -162,8 +165,8 @@ class Config:
             raise ConfigError("run.batch_size must be >= 1")
         if self.run.coordinators < 1 or self.run.call_timeout_s <= 0 or self.run.max_restarts < 0:
             raise ConfigError("run.coordinators >= 1, run.call_timeout_s > 0 and run.max_restarts >= 0 are required")
-        if self.run.part_rows < 1 or self.run.clients < 1 or self.run.min_target_batch < 0:
-            raise ConfigError("run.part_rows and run.clients must be >= 1, run.min_target_batch >= 0")
+        if self.run.part_rows < 1 or self.run.clients < 1 or self.run.min_target_batch < 0 or self.run.journal_s < 0:
+            raise ConfigError("run.part_rows and run.clients must be >= 1, run.min_target_batch and run.journal_s >= 0")
         if self.run.max_in_flight < 0:
             raise ConfigError("run.max_in_flight must be >= 0 (0: run.batch_size + the target gather size)")
         if "{problem}" not in self.prompt.template and not self.prompt.chat:

@@ -88,6 +88,10 @@ class Admission:
             out.append(s)
         return out
 
+    def newest(self) -> list[RequestState]:
+        """Every request added and not finished (its newest state): the journal's subjects."""
+        return list(self._by_id.values())
+
     def held(self) -> RequestState | None:
         """The request the gate holds back while nothing is in flight (a bug, never a wait)."""
         return self._pending[0] if self._pending and not self.live else None

@@ -31,8 +31,10 @@ Score = Callable[[list[ScoreCall]], list[ScoreResult]]
 def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | None = None,
           target: Generate | None = None, prm: Score | None = None,
           release: Callable[[list[str]], None] | None = None,
-          min_target_batch: int = 1, max_in_flight: int = 0, gate: BudgetGate | None = None) -> Iterator[RequestState]:
-    """Run every request to its end; yields each as soon as it finishes."""
+          min_target_batch: int = 1, max_in_flight: int = 0, gate: BudgetGate | None = None,
+          watch: Callable[[list[RequestState]], None] | None = None) -> Iterator[RequestState]:
+    """Run every request to its end; yields each as soon as it finishes. `watch` sees the requests
+    in flight after every round (the step journal)."""
     adm = Admission(batch_size, max_in_flight, min_target_batch, gate)  # callers pass RunConfig.in_flight_cap()
     adm.add(requests)
     active: list[RequestState] = []
@@ -62,6 +64,8 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
             flat = [c for calls in per for c in calls]  # in engine calls of at most batch_size
             deliver(role, batch, per, [res for i in range(0, len(flat), batch_size)
                                        for res in engine(flat[i:i + batch_size])])
+        if watch is not None:
+            watch(active)
         finished = [r for r in active if r.done]
         if finished:
             active = [r for r in active if not r.done]

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from rsd_ray.config import Config
 from rsd_ray.core.budget import BudgetGate
+from rsd_ray.core.journal import snapshot
 from rsd_ray.core.request import RequestState
 from rsd_ray.core.scheduler import drive
 from rsd_ray.core.stats import ModelSizes
 from rsd_ray.models.assisted import AssistedEngine
 from rsd_ray.models.generator import StepGenerator
 from rsd_ray.models.prm import PRM
+from rsd_ray.runner.journal import Journal
 from rsd_ray.runner.modes import mode_spec, roles_of
 
 
@@ -29,6 +31,7 @@ class LocalBackend:
     min_target_batch: int = 1  # run.min_target_batch: see core/scheduler.py
     max_in_flight: int = 0  # RunConfig.in_flight_cap(): see core/scheduler.py
     gate: BudgetGate | None = None  # the online target budget of the pass running now (set_gate)
+    journal: Journal | None = None  # the step journal of the pass running now (set_journal)
 
     @classmethod
     def load(cls, cfg: Config, modes: list[str]) -> "LocalBackend":
@@ -53,10 +56,17 @@ class LocalBackend:
                           prm=self.prm.score if self.prm else None,
                           release=lambda ids: [e.release(ids) for e in engines],
                           min_target_batch=self.min_target_batch, max_in_flight=self.max_in_flight,
-                          gate=self.gate))
+                          gate=self.gate, watch=self._watch))
+
+    def _watch(self, active: list[RequestState]) -> None:
+        if self.journal is not None and self.journal.due():
+            self.journal.write(list(filter(None, map(snapshot, active))))
 
     def set_gate(self, gate: BudgetGate | None) -> None:
         self.gate = gate
+
+    def set_journal(self, journal: Journal | None) -> None:
+        self.journal = journal
 
     def sizes(self, mode: str) -> ModelSizes:
         used = mode_spec(mode).roles

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from rsd_ray.config import Config
 from rsd_ray.core.beam import BeamState
+from rsd_ray.core.journal import restore
 from rsd_ray.core.records import RequestInput
 from rsd_ray.core.request import RequestState
 from rsd_ray.core.samples import pick_best, pick_majority, reduce_samples, spawn_samples
@@ -80,11 +81,15 @@ class Backend(Protocol):
     def set_gate(self, gate) -> None:
         """Admit rsd states through this online target budget gate from now on (None: none)."""
 
+    def set_journal(self, journal) -> None:
+        """Journal the committed steps of requests in flight from now on (runner/journal.py; None: stop)."""
+
     def close(self) -> None: ...
 
 
-def make_states(rows: list[Row], cfg: Config, mode_name: str) -> list[RequestState]:
-    """The states a backend drives: one per row, or n samples per row (majority, best_of_n)."""
+def make_states(rows: list[Row], cfg: Config, mode_name: str, resume: dict | None = None) -> list[RequestState]:
+    """The states a backend drives: one per row, or n samples per row (majority, best_of_n). `resume`:
+    request id -> the journaled progress of a solution a killed run left half-done (core/journal.py)."""
     spec = mode_spec(mode_name)
     b = cfg.baselines
     states: list[RequestState] = []
@@ -94,6 +99,8 @@ def make_states(rows: list[Row], cfg: Config, mode_name: str) -> list[RequestSta
         s = spec.state(req, row, cfg, common)
         if row.error:
             s.fail(row.error)
+        elif resume and row.id in resume:
+            restore(s, resume[row.id])  # type: ignore[arg-type]
         if spec.pick is not None:
             states.extend(spawn_samples(s, b.n, scored=spec.scored, temperature=b.temperature))
         else:
@@ -110,7 +117,8 @@ def reduce(states: list[RequestState], cfg: Config, mode_name: str,
     return states if pick is None else reduce_samples(states, pick(cfg, same))
 
 
-def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader, samples: int = 0) -> list[dict]:
+def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader, samples: int = 0,
+                  resume: dict | None = None) -> list[dict]:
     """Rows in, one graded output record per row out, in input order; `solve` drives states to their end.
 
     With `samples` K > 0, each row is solved K times as rows "<id>#s<k>" (the
@@ -118,7 +126,8 @@ def solve_records(rows: list[Row], cfg: Config, mode: str, solve, grader: Grader
     """
     if samples:
         rows = [replace(r, id=f"{r.id}#s{k}") for r in rows for k in range(samples)]
-    solved = {s.request.id: s for s in reduce(solve(make_states(rows, cfg, mode)), cfg, mode, grader.equivalent)}
+    states = make_states(rows, cfg, mode, resume)
+    solved = {s.request.id: s for s in reduce(solve(states), cfg, mode, grader.equivalent)}
     records = []
     for row in rows:
         s = solved[row.id]

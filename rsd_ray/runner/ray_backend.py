@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import replace
 
 import ray
@@ -60,6 +61,8 @@ class RayBackend:
         self.replicas = replicas
         self.coordinators = coordinators
         self.owns_ray = owns_ray
+        self._poller: threading.Thread | None = None
+        self._polling = threading.Event()
         self._params = {role: ray.get(reps[0].ranks[0].info.remote())["params"] for role, reps in replicas.items()}
 
     @classmethod
@@ -105,6 +108,27 @@ class RayBackend:
                 raise
             raise failed from None
         return [s for part in parts for s in part]
+
+    def set_journal(self, journal) -> None:
+        """Poll the coordinators for the committed steps of requests in flight into `journal` (None: stop)."""
+        if self._poller is not None:
+            self._polling.set()
+            self._poller.join(60)
+            self._poller = None
+        if journal is None:
+            return
+        self._polling = threading.Event()
+
+        def poll(stop: threading.Event) -> None:
+            while not stop.wait(journal.every_s):
+                try:
+                    journal.write([j for part in ray.get([c.progress.remote() for c in self.coordinators],
+                                                         timeout=60) for j in part])
+                except (ray.exceptions.RayError, OSError):  # a restarting coordinator: the next poll
+                    pass
+
+        self._poller = threading.Thread(target=poll, args=(self._polling,), daemon=True, name="rsd-journal")
+        self._poller.start()
 
     def set_gate(self, gate) -> None:
         """The online target budget of the pass that starts now (core/budget.py; None: none)."""

@@ -31,6 +31,7 @@ from rsd_ray.data.rows import Row
 from rsd_ray.data.source import DATA_STAGE_CPUS, Source
 from rsd_ray.grading.grader import Grader
 from rsd_ray.runner.budget import SEED_COLUMNS, make_gate
+from rsd_ray.runner.journal import Journal
 from rsd_ray.runner.modes import solve_records
 from rsd_ray.runner.schema import SCHEMA, to_table
 from rsd_ray.runner.progress import Progress
@@ -41,7 +42,7 @@ from rsd_ray.runner.summary import METRIC_COLUMNS, metrics
 class SolveBatch:
     """Ray Data map stage: a thin client of the coordinators (models stay in their actors)."""
 
-    def __init__(self, coordinators: list, cfg: Config, mode: str, samples: int = 0):
+    def __init__(self, coordinators: list, cfg: Config, mode: str, samples: int = 0, resume: dict | None = None):
         import random
 
         self.samples = samples
@@ -51,6 +52,7 @@ class SolveBatch:
         self.grader = Grader(cfg.grading.timeout_s)
         self.turn = random.randrange(len(coordinators))
         self.budgeted = mode == "rsd" and cfg.rsd.target_budget is not None
+        self.resume = resume  # the journaled progress of half-done solutions (runner/journal.py)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         import ray
@@ -67,21 +69,21 @@ class SolveBatch:
                     raise
                 raise failed from None
 
-        return to_table(solve_records(rows, self.cfg, self.mode, solve, self.grader, self.samples))
+        return to_table(solve_records(rows, self.cfg, self.mode, solve, self.grader, self.samples, self.resume))
 
 
 def _local_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, grader: Grader,
-                  samples: int, on_block) -> Iterator[pa.Table]:
+                  samples: int, on_block, resume: dict | None) -> Iterator[pa.Table]:
     """Chunks of part_rows rows, each solved with continuous batching inside; one part per chunk."""
     rows = RowFilter(cfg.data, done, source.limit).rows(source.iter_local())
     while chunk := list(islice(rows, cfg.run.part_rows)):
-        t = to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples))
+        t = to_table(solve_records(chunk, cfg, mode, backend.solve, grader, samples, resume))
         on_block(t)
         yield t
 
 
 def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend, samples: int,
-                on_block) -> Iterator[pa.Table]:
+                on_block, resume: dict | None) -> Iterator[pa.Table]:
     from ray.data import ActorPoolStrategy, DataContext
 
     ctx = DataContext.get_current()
@@ -96,7 +98,7 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
           .map_batches(RowFilter, fn_constructor_args=(cfg.data, done, source.limit, source), batch_size=None,
                        batch_format="pyarrow", compute=ActorPoolStrategy(size=1), num_cpus=DATA_STAGE_CPUS,
                        max_restarts=-1, max_task_retries=-1)
-          .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode, samples),
+          .map_batches(SolveBatch, fn_constructor_args=(backend.coordinators, cfg, mode, samples, resume),
                        batch_size=cfg.run.batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=clients),
                        num_cpus=DATA_STAGE_CPUS, max_restarts=-1, max_task_retries=-1))
     # Whole blocks (a batch's rows, all samples of each): a part never splits a problem's samples.
@@ -117,19 +119,23 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
 
 
 def stream_tables(source: Source, cfg: Config, mode: str, backend, grader: Grader, done: set[str],
-                  samples: int = 0, gate: BudgetGate | None = None, on_block=None) -> Iterator[pa.Table]:
+                  samples: int = 0, gate: BudgetGate | None = None, on_block=None,
+                  journal: Journal | None = None, resume: dict | None = None) -> Iterator[pa.Table]:
     """Output tables of every input row not in `done` (row ids; with samples, the rows' own ids).
 
     `gate`: the pass's online target budget (runner/budget.py), installed in the backend for this
-    pass only. `on_block`: called with every solved block as it arrives (progress)."""
+    pass only; `journal`: its step journal, likewise, and `resume` what a killed run journaled.
+    `on_block`: called with every solved block as it arrives (progress)."""
     backend.set_gate(gate)
+    backend.set_journal(journal)
     on_block = on_block or (lambda t: None)
     try:
         if cfg.run.backend == "ray":
-            yield from _ray_tables(source, done, cfg, mode, backend, samples, on_block)
+            yield from _ray_tables(source, done, cfg, mode, backend, samples, on_block, resume)
         else:
-            yield from _local_tables(source, done, cfg, mode, backend, grader, samples, on_block)
+            yield from _local_tables(source, done, cfg, mode, backend, grader, samples, on_block, resume)
     finally:
+        backend.set_journal(None)
         backend.set_gate(None)
 
 
@@ -141,13 +147,22 @@ def stream_pass(source: Source, cfg: Config, mode: str, backend, folder, grader:
     if done:
         log(f"{label or mode}: resuming: {len(done)} rows already done")
     gate = make_gate(cfg, mode, sink.read(SEED_COLUMNS) if done else SCHEMA.empty_table())
+    # The step journal; not with a budget (a resumed row's delta is its window's, not what it started with)
+    journal = Journal(sink.folder, cfg.run.journal_s) if gate is None and cfg.run.journal_s > 0 else None
+    resume = journal.load(done) if journal is not None else {}
+    if resume:
+        log(f"{label or mode}: resuming {len(resume)} half-done solutions from their last journaled step")
     exporter = row_metrics(cfg.run.backend)
     t0 = time.perf_counter()
     progress = Progress(source.total, len(done), label or mode, log)
     new = 0
-    for t in stream_tables(source, cfg, mode, backend, grader, done, gate=gate, on_block=progress.update_table):
+    for t in stream_tables(source, cfg, mode, backend, grader, done, gate=gate, on_block=progress.update_table,
+                           journal=journal, resume=resume):
         sink.write(t)
         new += t.num_rows
+        done.update(t["id"].to_pylist())
+        if journal is not None:
+            journal.compact(done)
         if exporter is not None:
             exporter.publish(t, mode)
     progress.close()
