@@ -29,17 +29,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from rsd_ray.runner.modes import MODES  # the one table of modes (no model library: light)
+
     ap = argparse.ArgumentParser(prog="rsd-ray", description="Reward-guided speculative decoding on Ray.")
     sub = ap.add_subparsers(dest="command", required=True)
     # Every subcommand names its handler (set_defaults(handler=...)); main calls it, nothing else.
     g = sub.add_parser("generate", help="batch generation in one mode (rsd by default)")
     _common(g)
-    g.add_argument("--mode", default="rsd")
+    g.add_argument("--mode", default="rsd", help=f"one of {', '.join(MODES)}")
     g.set_defaults(handler=_generate)
     e = sub.add_parser("eval", help="evaluate several modes on one input")
     _common(e)
     e.add_argument("--modes", default="rsd,target,draft",
-                   help="comma-separated: rsd, target, draft, sd, best_of_n, beam, majority")
+                   help=f"comma-separated, of {', '.join(MODES)}")
     e.add_argument("--sweep", help="run rsd once per value of an acceptance-rule key, e.g. rsd.delta=0.5,0.7,0.9")
     e.set_defaults(handler=_eval)
     sy = sub.add_parser("synth", help="synthetic data: K samples per problem, kept by a rule, as SFT and preference rows")
@@ -133,11 +135,11 @@ def _crashed(e: Exception, args) -> int:
 
 def _job_config(args):
     """generate, eval, synth: the config with --backend applied, torch's threads set as run.threads asks."""
-    from rsd_ray.config import load_config
+    from rsd_ray.config import load_config, with_value
 
     cfg = load_config(args.config, args.overrides)
-    if args.backend:
-        cfg.run.backend = args.backend
+    if args.backend:  # validated with it: what is checked per backend is checked for this one
+        cfg = with_value(cfg, "run.backend", args.backend)
     if cfg.run.threads:
         import torch
 

@@ -8,7 +8,7 @@ With no recipe, the embedded default runs the tiny zoo on CPU.
     loading.py  YAML recipes and dotted overrides -> a validated Config
 """
 
-from rsd_ray.config.loading import load_config, load_config_from
+from rsd_ray.config.loading import load_config, load_config_from, with_value
 from rsd_ray.config.roles import ModelConfig, PRMConfig
 from rsd_ray.config.tree import (
     BaselineConfig,
@@ -24,5 +24,5 @@ from rsd_ray.config.tree import (
 
 __all__ = [
     "BaselineConfig", "Config", "ConfigError", "DataConfig", "GenerationConfig", "GradingConfig", "ModelConfig",
-    "PRMConfig", "PromptConfig", "RSDConfig", "RunConfig", "load_config", "load_config_from",
+    "PRMConfig", "PromptConfig", "RSDConfig", "RunConfig", "load_config", "load_config_from", "with_value",
 ]

@@ -42,6 +42,26 @@ def load_config_from(cfg: Config, overrides: list[str]) -> Config:
     return _build(Config, data, "").validate()
 
 
+def with_value(cfg: Config, key: str, value: Any) -> Config:
+    """A copy of `cfg` with one dotted key set to a Python value (typed and validated as --set is);
+    `cfg` itself is left as it was. For runtime switches: a sweep cell, a calibrated delta."""
+    *path, leaf = key.split(".")
+
+    def go(obj, at: list[str], where: str):
+        if at:
+            head, *rest = at
+            sub = getattr(obj, head, None)
+            if not dataclasses.is_dataclass(sub):
+                raise ConfigError(f"{key}: {where}{head} is not a section")
+            return dataclasses.replace(obj, **{head: go(sub, rest, f"{where}{head}.")})
+        hints = typing.get_type_hints(type(obj))
+        if leaf not in hints:
+            raise ConfigError(f"unknown config key {where}{leaf}")
+        return dataclasses.replace(obj, **{leaf: _coerce(hints[leaf], value, key, getattr(obj, leaf))})
+
+    return go(cfg, path, "").validate()
+
+
 def _apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
     """Set each `a.b=value` in the raw mapping (YAML-typed); _build then checks keys and types."""
     for item in overrides:

@@ -33,7 +33,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rsd_ray.config import ConfigError, load_config
+from rsd_ray.config import ConfigError, load_config, with_value
 from rsd_ray.jobs.bench_print import report
 from rsd_ray.jobs.bench_result import Refused, bench
 
@@ -69,15 +69,14 @@ def main(args: argparse.Namespace) -> int:
     from rsd_ray.zoo import zoo_problems
 
     try:
-        cfg = load_config(args.config, args.overrides)
-        cfg.run.backend = "local"
+        cfg = with_value(load_config(args.config, args.overrides), "run.backend", "local")
         if args.batch_size:
-            cfg.run.batch_size = args.batch_size
+            cfg = with_value(cfg, "run.batch_size", args.batch_size)
         if args.min_target_batch:
-            cfg.run.min_target_batch = args.min_target_batch
+            cfg = with_value(cfg, "run.min_target_batch", args.min_target_batch)
         if args.reps < 1 or args.rows < 1:
             raise JobError("--reps and --rows must be >= 1")
-        cfg.data.preset = cfg.data.preset or "zoo"
+        cfg = with_value(cfg, "data.preset", cfg.data.preset or "zoo")
         check_output(args.output)
         rows = load_rows(cfg, zoo_problems(), args.rows)
     except (ConfigError, JobError, FileNotFoundError) as e:

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from rsd_ray.config import Config, ConfigError, load_config, load_config_from
+from rsd_ray.config import Config, ConfigError, load_config, with_value
 from rsd_ray.core.calibration import draft_rewards, estimated_share, pick_delta, share_curve
 from rsd_ray.jobs.backends import open_backend
 from rsd_ray.jobs.errors import JobError
@@ -68,7 +68,7 @@ def calibrate(cfg: Config, budget: float, input_path: str | None = None, dataset
     from rsd_ray.grading.grader import Grader
     from rsd_ray.runner.modes import run_mode
 
-    path = resolve_input(cfg, input_path, dataset)
+    path, cfg = resolve_input(cfg, input_path, dataset)
     rows = load_rows(cfg, path, limit)
     n_cal = calibration_rows if calibration_rows is not None else max(1, round(fraction * len(rows)))
     if not 0 < n_cal <= len(rows) or (verify and n_cal >= len(rows)):
@@ -98,7 +98,7 @@ def calibrate(cfg: Config, budget: float, input_path: str | None = None, dataset
             log(f"calibration: {len(cal)} rows, {len(rewards)} draft steps; delta {delta:.6g} "
                 f"(estimated target share {out['estimated_share']:.3f}, budget {budget})")
             if verify:
-                held_cfg = load_config_from(cfg, [f"rsd.delta={delta!r}"])
+                held_cfg = with_value(cfg, "rsd.delta", delta)
                 _, m = run_mode(held, held_cfg, "rsd", backend, grader)
                 out["held_out"] = m
                 log(f"held-out: {m['rows']} rows at delta {delta:.6g}: target share {m['target_step_share']:.3f} "
@@ -112,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config, args.overrides)
         if args.backend:
-            cfg.run.backend = args.backend
+            cfg = with_value(cfg, "run.backend", args.backend)
         if cfg.run.threads:
             import torch
 

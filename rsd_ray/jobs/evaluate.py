@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rsd_ray.config import Config, load_config_from
+from rsd_ray.config import Config
 from rsd_ray.grading.grader import Grader
 from rsd_ray.jobs.backends import open_backend
 from rsd_ray.jobs.output_dir import check_output, lock_output
@@ -32,9 +32,8 @@ def run_eval(cfg: Config, modes: list[str], output: Path, input_path: str | None
         lock_output(output)
     plan = []  # (dataset name, its folder, its source, its cells): every input checked before any model loads
     for name in names:
-        ds_cfg = load_config_from(cfg, [])  # each dataset sets its own data preset
         folder = output / name if len(names) > 1 else output
-        source = prepare(ds_cfg, modes, folder, input_path, name, limit,
+        source, ds_cfg = prepare(cfg, modes, folder, input_path, name, limit,
                          job={"command": "eval", "modes": modes, "sweep": sweep})
         plan.append((name, folder, source, sweep_cells(ds_cfg, modes, sweep)))
     summary: dict = {"backend": cfg.run.backend, "inputs": {}, "modes": {}}

@@ -15,7 +15,7 @@ from rsd_ray.runner.tables import table
 
 def run_generate(cfg: Config, output: Path, input_path: str | None = None, dataset: str | None = None,
                  mode: str = "rsd", limit: int | None = None, log=print) -> dict:
-    source = prepare(cfg, [mode], output, input_path, dataset, limit, job={"command": "generate", "mode": mode})
+    source, cfg = prepare(cfg, [mode], output, input_path, dataset, limit, job={"command": "generate", "mode": mode})
     grader = Grader(cfg.grading.timeout_s)
     try:
         with open_backend(cfg, [mode]) as backend:

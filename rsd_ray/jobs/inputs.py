@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rsd_ray.config import Config, ConfigError
+from rsd_ray.config import Config, ConfigError, with_value
 from rsd_ray.data.filter import RowFilter
 from rsd_ray.data.presets import PRESETS
 from rsd_ray.data.rows import Row
@@ -22,8 +22,9 @@ def benchmarks_dir() -> Path:
     raise JobError("benchmark sets not found: set RSD_RAY_BENCHMARKS to the folder holding math500/, gsm8k/, ...")
 
 
-def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> str:
-    """The input (a file, a folder or a glob), setting the data preset a dataset name or the zoo implies."""
+def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> tuple[str, Config]:
+    """The input (a file, a folder or a glob), and `cfg` with the data preset a dataset name or the zoo
+    implies (a copy: the caller's config is not changed)."""
     from rsd_ray.zoo import zoo_problems
 
     if input_path and dataset:
@@ -31,12 +32,10 @@ def resolve_input(cfg: Config, input_path: str | None, dataset: str | None) -> s
     if dataset:
         if dataset not in PRESETS or dataset == "zoo":
             raise JobError(f"unknown dataset {dataset!r} (known: {', '.join(p for p in PRESETS if p != 'zoo')})")
-        cfg.data.preset = cfg.data.preset or dataset
-        return str(benchmarks_dir() / dataset / "test.jsonl")
+        return str(benchmarks_dir() / dataset / "test.jsonl"), with_value(cfg, "data.preset", cfg.data.preset or dataset)
     if not input_path:
-        cfg.data.preset = cfg.data.preset or "zoo"
-        return str(zoo_problems())
-    return input_path
+        return str(zoo_problems()), with_value(cfg, "data.preset", cfg.data.preset or "zoo")
+    return input_path, cfg
 
 
 def load_rows(cfg: Config, path: str | Path, limit: int | None) -> list[Row]:

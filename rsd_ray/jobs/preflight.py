@@ -15,8 +15,9 @@ from rsd_ray.jobs.output_dir import check_output, claim_output
 
 
 def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None, dataset: str | None,
-            limit: int | None, job: dict | None = None) -> Source:
-    """Every check that can fail on bad job input, in one place, before any model loads or cluster starts."""
+            limit: int | None, job: dict | None = None) -> tuple[Source, Config]:
+    """Every check that can fail on bad job input, in one place, before any model loads or cluster starts.
+    Returns the source and the job's config (with the data preset its input implies)."""
     from rsd_ray.runner.modes import MODES, roles_of
 
     unknown = [m for m in modes if m not in MODES]
@@ -25,7 +26,8 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
     if limit is not None and limit < 0:
         raise JobError("--limit must be >= 0")
     try:
-        source = Source(resolve_input(cfg, input_path, dataset), limit)
+        path, cfg = resolve_input(cfg, input_path, dataset)
+        source = Source(path, limit)
         preset_for(cfg.data)
     except InputError as e:
         raise JobError(str(e)) from None
@@ -40,7 +42,7 @@ def prepare(cfg: Config, modes: list[str], output: Path, input_path: str | None,
               "problems expect accuracy near 0. For real models: --config rsd_ray/recipes/<recipe>.yaml",
               file=sys.stderr)
     claim_output(output, cfg, {"input": [str(f) for f in source.files], **(job or {})})  # a new --limit may extend it
-    return source
+    return source, cfg
 
 
 def check_models(cfg: Config, roles: set[str]) -> None:

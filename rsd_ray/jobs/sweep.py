@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rsd_ray.config import Config, load_config_from
+import yaml
+
+from rsd_ray.config import Config, with_value
 from rsd_ray.jobs.errors import JobError
 
 
@@ -21,5 +23,5 @@ def sweep_cells(cfg: Config, modes: list[str], sweep: str | None) -> list[tuple[
         raise JobError("--sweep varies the rsd mode: include rsd in --modes")
     cells = [(m, m, cfg) for m in modes if m != "rsd"]
     for v in values.split(","):
-        cells.append((f"rsd[{key.removeprefix('rsd.')}={v}]", "rsd", load_config_from(cfg, [f"{key}={v}"])))
+        cells.append((f"rsd[{key.removeprefix('rsd.')}={v}]", "rsd", with_value(cfg, key, yaml.safe_load(v))))
     return cells

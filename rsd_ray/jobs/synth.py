@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rsd_ray.config import Config, load_config_from
+from rsd_ray.config import Config, with_value
 from rsd_ray.data.synth import SCHEMAS, KeepRule, derive, problem_id
 from rsd_ray.grading.grader import Grader
 from rsd_ray.jobs.backends import open_backend
@@ -45,8 +45,8 @@ def run_synth(cfg: Config, output: Path, input_path: str | None = None, dataset:
         raise JobError("--keep takes verified, reward or verified,reward; reward needs --min-reward (and only it)")
     rule = KeepRule(verified="verified" in rules, min_reward=min_reward)
     # Sampling everywhere, and target steps scored too, so step pairs carry both rewards.
-    cfg = load_config_from(cfg, [f"generation.temperature={temperature}", "rsd.score_target=true"])
-    source = prepare(cfg, [mode], output, input_path, dataset, limit,
+    cfg = with_value(with_value(cfg, "generation.temperature", temperature), "rsd.score_target", True)
+    source, cfg = prepare(cfg, [mode], output, input_path, dataset, limit,
                      job={"command": "synth", "mode": mode, "samples": samples, "keep": sorted(rules),
                           "min_reward": min_reward})
     sinks = {"samples": PartSink(output / "samples", SCHEMA),

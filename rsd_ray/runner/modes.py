@@ -58,7 +58,6 @@ MODES: dict[str, Mode] = {
     "beam": Mode(("draft", "prm"), _beam),
 }
 
-ROLES_OF = {name: m.roles for name, m in MODES.items()}  # TEMPORARY: jobs/ importers move to roles_of
 
 
 def mode_spec(name: str) -> Mode:

@@ -8,7 +8,8 @@ from rsd_ray.core.samples import aggregate, answer_key
 from rsd_ray.data.presets import PRESETS
 from rsd_ray.data.rows import Row, normalize, read_rows
 from rsd_ray.runner.local import LocalBackend
-from rsd_ray.runner.modes import ROLES_OF, make_states, reduce, run_mode
+from rsd_ray.runner import modes as mode_table
+from rsd_ray.runner.modes import make_states, reduce, run_mode
 from rsd_ray.zoo import zoo_problems
 
 torch.set_num_threads(1)
@@ -35,8 +36,10 @@ def engines(backend):
 
 
 def test_roles_of_every_mode():
-    assert set(ROLES_OF) == {"rsd", "draft", "target", "sd", "best_of_n", "beam", "majority"}
-    assert ROLES_OF["sd"] == ("draft", "target") and "prm" in ROLES_OF["beam"] and ROLES_OF["majority"] == ("draft",)
+    table = mode_table.MODES
+    assert set(table) == {"rsd", "draft", "target", "sd", "best_of_n", "beam", "majority"}
+    assert table["sd"].roles == ("draft", "target") and "prm" in table["beam"].roles
+    assert table["majority"].roles == ("draft",) and table["sd"].assisted and not table["rsd"].assisted
 
 
 @pytest.mark.parametrize("mode", MODES)
