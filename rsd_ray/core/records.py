@@ -53,7 +53,6 @@ class StepResult:
     request_id: str
     text: str  # without the delimiter
     finished: bool  # ended on EOS / without the delimiter: the solution is complete
-    truncated: bool  # hit max_tokens before a delimiter or EOS
     new_tokens: int  # tokens generated for this step (what the token budget counts)
     prefill_tokens: int  # context tokens processed (not already cached) for this call
     error: str | None = None  # this request cannot go on (e.g. its prompt does not fit)

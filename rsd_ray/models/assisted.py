@@ -78,13 +78,13 @@ class AssistedEngine:
     def _solve(self, call: StepCall) -> StepResult:
         t = self.target
         if error := t.prompt_error(call.problem):
-            return StepResult(call.request_id, "", True, False, 0, 0, error=error)
+            return StepResult(call.request_id, "", True, 0, 0, error=error)
         ids = t.prompt_ids(call.problem)
         for s in call.steps:  # normally none: sd asks for the whole solution at once
             ids = ids + t.encode(s + t.delimiter)
         budget = min(call.max_tokens, t.max_positions - len(ids))
         if budget < 1:
-            return StepResult(call.request_id, "", True, False, 0, 0,
+            return StepResult(call.request_id, "", True, 0, 0,
                               error=f"the target's context of {t.max_positions} tokens is full")
         temperature = t._temperature(call)
         x = torch.tensor([ids], device=t.device)
@@ -112,6 +112,6 @@ class AssistedEngine:
         # draft proposes one token per forward. An estimate (the final block may
         # be cut at EOS or the budget), clamped at 0.
         discarded = max(0, d_forwards - max(0, len(new) - t_forwards))
-        return StepResult(call.request_id, text, finished=finished, truncated=not finished,
+        return StepResult(call.request_id, text, finished=finished,
                           new_tokens=len(new), prefill_tokens=max(0, t_fed - len(new)), fed_tokens=t_fed,
                           draft_tokens=d_fed, draft_discarded=discarded)

@@ -155,7 +155,7 @@ class StepGenerator(CachedModel):
     def _answer_errors(self, calls: list[StepCall], errors: dict[str, str]) -> list[StepResult]:
         """Generate for the calls without an error; the others get their error as a finished result."""
         ok = {r.request_id: r for r in self.generate_steps([c for c in calls if c.request_id not in errors])}
-        return [StepResult(c.request_id, "", True, False, 0, 0, error=errors[c.request_id])
+        return [StepResult(c.request_id, "", True, 0, 0, error=errors[c.request_id])
                 if c.request_id in errors else ok[c.request_id] for c in calls]
 
     def _commit(self, call: StepCall, state: SeqState, gen: list[int], why: str | None, cut: int,
@@ -178,7 +178,7 @@ class StepGenerator(CachedModel):
         # The cache may hold tokens past what was committed only if the merged
         # token was fed; it never is (it was the last sampled), but be exact:
         state.cached = min(state.cached, len(state.tokens))
-        return StepResult(call.request_id, text, finished=why == "eos", truncated=why == "budget",
+        return StepResult(call.request_id, text, finished=why == "eos",
                           new_tokens=len(gen), prefill_tokens=fed, fed_tokens=fed + len(gen) - 1)
 
     def _temperature(self, call: StepCall) -> float:
@@ -210,18 +210,6 @@ class StepGenerator(CachedModel):
             probs = torch.zeros_like(probs).scatter(-1, idx, sp)
         return torch.stack([torch.multinomial(probs[i], 1, generator=g[0])[0] if g else greedy[i]
                             for i, g in enumerate(gens)])
-
-    def generate_solution(self, call: StepCall, max_steps: int) -> list[StepResult]:
-        """Convenience for tests: run one request step by step to its end."""
-        out: list[StepResult] = []
-        steps = list(call.steps)
-        for k in range(max_steps):
-            r = self.generate_steps([replace(call, steps=tuple(steps), step_index=len(steps))])[0]
-            out.append(r)
-            steps.append(r.text)
-            if r.finished:
-                break
-        return out
 
 
 def _pad_id(tok) -> int:

@@ -85,11 +85,11 @@ def test_spawn_gives_n_children_with_their_own_ids_and_seeds():
 def test_scored_sample_keeps_every_step_with_its_reward():
     (s,) = spawn_samples(parent(), 1, scored=True, temperature=1.0)
     assert s.need == "draft"
-    s.on_draft(StepResult(s.request.id, "1+2=4", False, False, 5, 3))
+    s.on_draft(StepResult(s.request.id, "1+2=4", False, 5, 3))
     assert s.need == "prm" and s.score_call().steps == ("1+2=4",)
     s.on_score(ScoreResult(s.request.id, (0.05,), 7))
     assert [(x.text, x.source, x.reward) for x in s.steps] == [("1+2=4", "draft", 0.05)]  # kept, low reward
-    s.on_draft(StepResult(s.request.id, "\\boxed{4}", True, False, 4, 0))
+    s.on_draft(StepResult(s.request.id, "\\boxed{4}", True, 4, 0))
     s.on_score(ScoreResult(s.request.id, (0.05, 0.5), 2))
     c = s.counters
     assert s.done and s.finish_reason == "eos"
@@ -98,7 +98,7 @@ def test_scored_sample_keeps_every_step_with_its_reward():
 
 def test_unscored_sample_never_needs_the_prm():
     (s,) = spawn_samples(parent(), 1, scored=False, temperature=1.0)
-    s.on_draft(StepResult(s.request.id, "x", False, False, 2, 2))
+    s.on_draft(StepResult(s.request.id, "x", False, 2, 2))
     assert s.need == "draft" and s.steps[0].reward is None
 
 
@@ -107,7 +107,7 @@ def finished_sample(k, texts, rewards=None, tokens=3, error=None):
                     index=k)
     for i, t in enumerate(texts):
         s.counters.tokens_draft += tokens + 1
-        s._take(StepResult(s.request.id, t, i == len(texts) - 1, False, tokens, 1), "draft",
+        s._take(StepResult(s.request.id, t, i == len(texts) - 1, tokens, 1), "draft",
                 rewards[i] if rewards else None)
     s.error = error
     return s
@@ -148,7 +148,7 @@ def test_samples_run_under_the_scheduler_and_vote():
     def draft(calls):
         assert all(c.temperature == 0.9 for c in calls)
         return [StepResult(c.request_id, f"\\boxed{{{answers[c.request_id]}}}" if answers[c.request_id] else "?",
-                           True, False, 2, 1) for c in calls]
+                           True, 2, 1) for c in calls]
 
     released = []
     kids = spawn_samples(parent(), 4, scored=False, temperature=0.9)
@@ -163,7 +163,7 @@ def test_sd_state_asks_once_for_the_whole_solution_and_splits_it():
     assert s.need == "target"
     call = s.step_call()
     assert call.speculative and call.max_tokens == 300 and s.step_calls() == [call]
-    s.on_targets([StepResult("r", "1+2=3\n\n3+4=7\n\n\\boxed{7}", True, False, 25, 12, draft_tokens=40,
+    s.on_targets([StepResult("r", "1+2=3\n\n3+4=7\n\n\\boxed{7}", True, 25, 12, draft_tokens=40,
                              draft_discarded=9)])
     assert s.done and s.finish_reason == "eos"
     assert [(x.text, x.source, x.reward) for x in s.steps] == [("1+2=3", "target", None), ("3+4=7", "target", None),
@@ -175,13 +175,13 @@ def test_sd_state_asks_once_for_the_whole_solution_and_splits_it():
 
 def test_sd_state_applies_the_step_budget_and_reports_errors():
     s = SDState(RequestInput("r", "q"), "target", Weighting(), StopRule(max_steps=2))
-    s.on_target(StepResult("r", "a\n\nb\n\nc", False, True, 10, 5))
+    s.on_target(StepResult("r", "a\n\nb\n\nc", False, 10, 5))
     assert [x.text for x in s.steps] == ["a", "b"] and s.finish_reason == "max_steps"
     s = SDState(RequestInput("r", "q"), "target", Weighting(), StopRule())
-    s.on_target(StepResult("r", "a\n\nb", False, True, 10, 5))
+    s.on_target(StepResult("r", "a\n\nb", False, 10, 5))
     assert s.finish_reason == "length"
     s = SDState(RequestInput("r", "q"), "target", Weighting(), StopRule())
-    s.on_target(StepResult("r", "", True, False, 0, 0, error="prompt too long"))
+    s.on_target(StepResult("r", "", True, 0, 0, error="prompt too long"))
     assert s.done and s.error == "sd: prompt too long"
 
 
@@ -215,7 +215,7 @@ def single_call_loop(states, draft, prm, target):
 
 def test_samples_and_sd_work_under_the_single_call_protocol():
     def draft(calls):
-        return [StepResult(c.request_id, "x" if c.step_index == 0 else "\\boxed{1}", c.step_index == 1, False, 2, 1)
+        return [StepResult(c.request_id, "x" if c.step_index == 0 else "\\boxed{1}", c.step_index == 1, 2, 1)
                 for c in calls]
 
     def prm(calls):
@@ -223,7 +223,7 @@ def test_samples_and_sd_work_under_the_single_call_protocol():
 
     def target(calls):
         assert all(c.speculative for c in calls)
-        return [StepResult(c.request_id, "y\n\n\\boxed{2}", True, False, 6, 4, draft_tokens=9) for c in calls]
+        return [StepResult(c.request_id, "y\n\n\\boxed{2}", True, 6, 4, draft_tokens=9) for c in calls]
 
     kids = spawn_samples(parent(), 3, scored=True, temperature=0.7)
     sd = SDState(RequestInput("r", "q"), "target", Weighting(), StopRule())

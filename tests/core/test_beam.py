@@ -33,7 +33,7 @@ def scripted(rewards, finish_at):
 
     def draft(calls):
         seen_calls.append(list(calls))
-        return [StepResult(c.request_id, f"{c.request_id}.{c.step_index}", c.step_index + 1 >= finish_at, False, 3, 2)
+        return [StepResult(c.request_id, f"{c.request_id}.{c.step_index}", c.step_index + 1 >= finish_at, 3, 2)
                 for c in calls]
 
     def prm(calls):
@@ -49,7 +49,7 @@ def test_each_turn_every_live_beam_proposes_expansions_and_the_best_survive():
     assert len(calls) == 6 and s.step_calls() == calls  # computed once per turn
     assert [c.request_id for c in calls][::3] == ["r#b0", "r#b1"]  # each beam's first proposal on its own id
     assert len({c.request_id for c in calls}) == 6 and all(c.temperature == 0.8 and c.seed == 5 for c in calls)
-    s.on_drafts([StepResult(c.request_id, f"t{i}", False, False, 3, 2) for i, c in enumerate(calls)])
+    s.on_drafts([StepResult(c.request_id, f"t{i}", False, 3, 2) for i, c in enumerate(calls)])
     assert s.need == "prm"
     scores = s.score_calls()
     assert [sc.steps for sc in scores] == [(f"t{i}",) for i in range(6)]
@@ -95,7 +95,7 @@ def test_beam_stops_when_width_beams_finished_and_respects_the_step_budget():
 def test_beam_fails_on_an_engine_error():
     s = beam()
     calls = s.step_calls()
-    s.on_drafts([StepResult(c.request_id, "", True, False, 0, 0, error="too long") for c in calls])
+    s.on_drafts([StepResult(c.request_id, "", True, 0, 0, error="too long") for c in calls])
     assert s.done and s.error == "draft: too long"
 
 
@@ -111,7 +111,7 @@ def test_drive_chunks_many_calls_and_hands_each_state_its_results():
 
     def draft(calls):
         sizes.append(len(calls))
-        return [StepResult(c.request_id, f"{c.request_id}.{c.step_index}", True, False, 1, 1) for c in calls]
+        return [StepResult(c.request_id, f"{c.request_id}.{c.step_index}", True, 1, 1) for c in calls]
 
     def prm(calls):
         return [ScoreResult(c.request_id, (0.5,) * len(c.steps), 1) for c in calls]

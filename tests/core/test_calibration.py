@@ -59,10 +59,10 @@ def test_curve():
 
 def test_draft_rewards_include_the_rejected_steps():
     s = RequestState(RequestInput("a", "1+1=?"), "rsd", Weighting("binary", 0.7), StopRule(100, 10, 50))
-    s.on_draft(StepResult("a", "1+1=3", False, False, 5, 4))
+    s.on_draft(StepResult("a", "1+1=3", False, 5, 4))
     s.on_score(ScoreResult("a", (0.2,), 5))  # rejected: not in the output steps
-    s.on_target(StepResult("a", "1+1=2", False, False, 5, 4))
-    s.on_draft(StepResult("a", "\\boxed{2}", True, False, 5, 4))
+    s.on_target(StepResult("a", "1+1=2", False, 5, 4))
+    s.on_draft(StepResult("a", "\\boxed{2}", True, 5, 4))
     s.on_score(ScoreResult("a", (0.9, 0.95), 5))
     assert draft_rewards(s) == [0.2, 0.95]
     assert [st.reward for st in s.steps] == [None, 0.95]

@@ -70,3 +70,17 @@ def test_target_gather_defaults_to_half_the_batch_and_sets_the_in_flight_cap():
     assert run.target_gather() == 8  # never more than one call holds
     with pytest.raises(ConfigError):
         load_config(overrides=["run.max_in_flight=-1"])
+
+
+def test_a_runtime_switch_is_a_validated_copy_and_leaves_the_callers_config_alone():
+    from rsd_ray.config import ConfigError, load_config, with_value
+    from rsd_ray.jobs.inputs import resolve_input
+
+    cfg = load_config()
+    new = with_value(cfg, "rsd.delta", 0.9)
+    assert new.rsd.delta == 0.9 and cfg.rsd.delta == 0.7 and new.run is cfg.run
+    for key, value in (("rsd.delta", 1.5), ("rsd.nope", 1), ("run.batch_size", "x"), ("nope.x", 1)):
+        with pytest.raises(ConfigError):
+            with_value(cfg, key, value)
+    _, zoo_cfg = resolve_input(cfg, None, None)
+    assert zoo_cfg.data.preset == "zoo" and cfg.data.preset is None

@@ -3,7 +3,7 @@
 from rsd_ray.core.records import ScoreResult, StepResult
 from rsd_ray.core.stats import Counters
 
-STEP = StepResult("r", "x", False, False, new_tokens=5, prefill_tokens=7, fed_tokens=11, draft_tokens=30,
+STEP = StepResult("r", "x", False, new_tokens=5, prefill_tokens=7, fed_tokens=11, draft_tokens=30,
                   draft_discarded=4)
 
 

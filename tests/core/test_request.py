@@ -13,7 +13,7 @@ def state(mode="rsd", **stop):
 
 
 def step(text, finished=False, new=4, prefill=3):
-    return StepResult("r1", text, finished, False, new, prefill)
+    return StepResult("r1", text, finished, new, prefill)
 
 
 def score(r, tokens=5):
@@ -87,5 +87,5 @@ def test_token_and_step_budgets():
 
 def test_engine_error_fails_the_request_with_the_role():
     s = state()
-    s.on_draft(StepResult("r1", "", True, False, 0, 0, error="prompt too long"))
+    s.on_draft(StepResult("r1", "", True, 0, 0, error="prompt too long"))
     assert s.done and s.error == "draft: prompt too long"

@@ -17,14 +17,14 @@ def test_requests_join_and_leave_step_by_step():
 
     def draft(calls):
         batches.append([c.request_id for c in calls])
-        return [StepResult(c.request_id, f"d{len(c.steps)}", False, False, 1, 1) for c in calls]
+        return [StepResult(c.request_id, f"d{len(c.steps)}", False, 1, 1) for c in calls]
 
     def prm(calls):
         # every other step rejected, by step count
         return [ScoreResult(c.request_id, (0.9 if len(c.steps) % 2 else 0.1,), 1) for c in calls]
 
     def target(calls):
-        return [StepResult(c.request_id, f"t{len(c.steps)}", False, False, 1, 1) for c in calls]
+        return [StepResult(c.request_id, f"t{len(c.steps)}", False, 1, 1) for c in calls]
 
     released = []
     states = make(5, [1, 3, 2, 4, 1])
@@ -49,7 +49,7 @@ def test_min_target_batch_gathers_rejected_requests_and_changes_no_result():
 
     def engines(target_batches):
         def draft(calls):
-            return [StepResult(c.request_id, f"d{len(c.steps)}", False, False, 1, 1) for c in calls]
+            return [StepResult(c.request_id, f"d{len(c.steps)}", False, 1, 1) for c in calls]
 
         def prm(calls):  # a request's own pseudo-random rewards: ~30% of steps rejected
             return [ScoreResult(c.request_id, (random.Random(f"{c.request_id}{len(c.steps)}").random() + 0.4,), 1)
@@ -57,7 +57,7 @@ def test_min_target_batch_gathers_rejected_requests_and_changes_no_result():
 
         def target(calls):
             target_batches.append(len(calls))
-            return [StepResult(c.request_id, f"t{len(c.steps)}", False, False, 1, 1) for c in calls]
+            return [StepResult(c.request_id, f"t{len(c.steps)}", False, 1, 1) for c in calls]
         return dict(draft=draft, prm=prm, target=target)
 
     steps = [3 + i % 7 for i in range(40)]
@@ -83,7 +83,7 @@ def test_parked_requests_free_their_place_for_others_up_to_max_in_flight():
         calls["draft"].append(len(cs))
         live.update(c.request_id for c in cs)
         most[0] = max(most[0], len(live))
-        return [StepResult(c.request_id, f"d{len(c.steps)}", False, False, 1, 1) for c in cs]
+        return [StepResult(c.request_id, f"d{len(c.steps)}", False, 1, 1) for c in cs]
 
     def prm(cs):
         calls["prm"].append(len(cs))
@@ -92,7 +92,7 @@ def test_parked_requests_free_their_place_for_others_up_to_max_in_flight():
 
     def target(cs):
         calls["target"].append(len(cs))
-        return [StepResult(c.request_id, f"t{len(c.steps)}", False, False, 1, 1) for c in cs]
+        return [StepResult(c.request_id, f"t{len(c.steps)}", False, 1, 1) for c in cs]
 
     steps = [3 + i % 7 for i in range(60)]
     held = {s.request.id: [x.text for x in s.steps]

@@ -17,7 +17,7 @@ def test_a_beam_state_is_a_turn_state_without_single_call_methods():
     assert not any(hasattr(s, m) for m in ("step_call", "score_call", "on_draft", "on_score", "on_target"))
     assert len(s.step_calls()) == 4
     with pytest.raises(NotImplementedError, match="never needs the target"):
-        s.on_targets([StepResult("r#b0", "x", True, False, 1, 1)])
+        s.on_targets([StepResult("r#b0", "x", True, 1, 1)])
     assert pickle.loads(pickle.dumps(s)).step_calls() == s.step_calls()  # states may cross processes
 
 

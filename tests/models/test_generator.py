@@ -6,6 +6,7 @@ import torch
 from rsd_ray.config import load_config
 from rsd_ray.core.records import StepCall
 from rsd_ray.models.roles import build_generator
+from tests.solve import generate_solution
 from rsd_ray.zoo.task import make_problems
 
 
@@ -26,7 +27,7 @@ def test_greedy_steps_are_token_for_token_model_generate(engine):
     problems = make_problems(12, seed=4242)
     for p in problems:
         ref = whole_solution(engine, p.problem)
-        results = engine.generate_solution(StepCall(p.id, p.problem, (), 120, 0, 0), max_steps=20)
+        results = generate_solution(engine, StepCall(p.id, p.problem, (), 120, 0, 0), max_steps=20)
         state = engine.states[p.id]
         mine = state.tokens[state.prompt_len:]
         assert results[-1].finished and ref[-1] == engine.tok.eos_token_id
@@ -37,7 +38,7 @@ def test_greedy_steps_are_token_for_token_model_generate(engine):
 
 def test_batched_steps_equal_one_request_at_a_time(engine):
     problems = make_problems(10, seed=99)
-    single = {p.id: [r.text for r in engine.generate_solution(StepCall("1-" + p.id, p.problem, (), 120, 0, 0), 20)]
+    single = {p.id: [r.text for r in generate_solution(engine, StepCall("1-" + p.id, p.problem, (), 120, 0, 0), 20)]
               for p in problems}
     steps: dict[str, list[str]] = {p.id: [] for p in problems}
     live = list(problems)
@@ -89,7 +90,7 @@ def test_sampling_is_seeded_per_request_not_by_the_global_rng():
 
     def sample(seed: int) -> str:
         g.release(["s"])
-        return "|".join(r.text for r in g.generate_solution(StepCall("s", p.problem, (), 40, seed, 0), 12))
+        return "|".join(r.text for r in generate_solution(g, StepCall("s", p.problem, (), 40, seed, 0), 12))
 
     torch.manual_seed(1)
     first = [sample(s) for s in range(12)]

@@ -5,6 +5,7 @@ import torch
 from rsd_ray.config import load_config
 from rsd_ray.core.records import StepCall
 from rsd_ray.models.roles import build_generator
+from tests.solve import generate_solution
 
 # What the model "writes", piece by piece; the last piece ends the solution.
 PIECES = ["Let x = 2.\n\n", "Then:\n\n", "x + 1 = 3\n\n\n", "The answer is \\boxed{3}."]
@@ -18,7 +19,7 @@ def test_merged_delimiters_split_into_clean_steps(standins, monkeypatch):
     assert ends == [382, 1447, tok.encode("\n\n\n")[0]]  # the delimiter really is inside a merged token
     script = iter([t for p in PIECES for t in tok.encode(p)] + [tok.eos_token_id])
     monkeypatch.setattr(g, "_pick", lambda logits, gens: torch.tensor([next(script)]))
-    out = g.generate_solution(StepCall("r", "What is x + 1 if x = 2?", (), 64, 0, 0), max_steps=10)
+    out = generate_solution(g, StepCall("r", "What is x + 1 if x = 2?", (), 64, 0, 0), max_steps=10)
     assert [r.text for r in out] == STEPS and out[-1].finished
     state = g.states["r"]
     written = tok.decode(state.tokens[state.prompt_len:])
