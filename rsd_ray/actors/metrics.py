@@ -1,7 +1,7 @@
 """Ray-native metrics (`ray.util.metrics`): every name in one place, published where the numbers are.
 
 The counting stays where it is (per-request Counters in the core, the metrics
-of committed rows in runner/output.py); this module only publishes, so Ray's
+of committed rows in runner/summary.py); this module only publishes, so Ray's
 own Prometheus endpoint and dashboard show a run while it goes, with no
 server of ours. Two publishers:
 

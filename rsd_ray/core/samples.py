@@ -26,7 +26,7 @@ from rsd_ray.core.stats import Counters
 from rsd_ray.grading.extract import final_answer
 
 Aggregate = Literal["last", "min", "prod"]
-AGGREGATES: tuple[str, ...] = get_args(Aggregate)  # the one list: config.py's baselines.aggregate is typed Aggregate
+AGGREGATES: tuple[str, ...] = get_args(Aggregate)  # the one list: the config's baselines.aggregate is typed Aggregate
 
 
 @dataclass

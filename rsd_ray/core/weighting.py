@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 Kind = Literal["binary", "constant", "clip", "sigmoid", "logistic"]
-KINDS: tuple[str, ...] = get_args(Kind)  # the one list: config.py's rsd.weighting is typed Kind too
+KINDS: tuple[str, ...] = get_args(Kind)  # the one list: the config's rsd.weighting is typed Kind too
 
 
 @dataclass(frozen=True)

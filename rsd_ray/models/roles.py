@@ -38,7 +38,7 @@ def build_generator(cfg: Config, role: str, sharded: bool = False) -> StepGenera
 
 
 def _tuned(engine, m: ModelConfig):
-    if m.overhead_tokens:  # measured for this device (config.py); else the engine's CPU estimate
+    if m.overhead_tokens:  # measured for this device (config/roles.py); else the engine's CPU estimate
         engine.overhead_tokens = m.overhead_tokens
     return engine
 
