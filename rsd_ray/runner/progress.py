@@ -15,6 +15,7 @@ class Progress:
         self.total, self.done, self.errors, self.label, self.log = total, initial, 0, label, log
         self.initial = initial
         self.accepted = self.proposed = 0
+        self.logged = initial  # rows done at the last line
         self.every_s = every_s
         self.t0 = self.last = time.monotonic()
         self.bar = None
@@ -36,7 +37,7 @@ class Progress:
             self._line(acceptance)
 
     def _line(self, acceptance: str) -> None:
-        self.last = time.monotonic()
+        self.last, self.logged = time.monotonic(), self.done
         rate = (self.done - self.initial) / max(self.last - self.t0, 1e-9)
         self.log(f"{self.label}: {self.done}/{self.total} rows, {self.errors} errors, {rate:.1f} rows/s, "
                  f"acceptance {acceptance}")
@@ -53,5 +54,5 @@ class Progress:
         """The bar closed; in a log (a job's), the last line always, however short the run."""
         if self.bar is not None:
             self.bar.close()
-        elif self.done > self.initial:
+        elif self.done > self.logged:  # not already the last line
             self._line(f"{self.accepted / self.proposed:.3f}" if self.proposed else "-")
