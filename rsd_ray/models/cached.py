@@ -7,7 +7,8 @@ from collections.abc import Callable
 import torch
 
 from rsd_ray.models.attention import use_engine_attention
-from rsd_ray.models.kv import KVArena, PackedBatch, SeqState, common_steps, pack
+from rsd_ray.models.arena import KVArena
+from rsd_ray.models.kv import PackedBatch, SeqState, common_steps, pack
 
 
 def plan_groups(lengths: list[int], overhead: int) -> list[list[int]]:

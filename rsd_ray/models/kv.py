@@ -10,7 +10,7 @@ layer and lays them out as
 (C = the longest cached prefix, N = the longest new segment), so requests
 with different cached and new lengths share one forward; explicit position
 ids keep RoPE positions true. The decode loop appends columns in place
-(GrowingLayer). Afterwards each request's new tokens, one contiguous range of
+(models/decode_cache.py). The arena itself is models/arena.py. Afterwards each request's new tokens, one contiguous range of
 columns per row, go back into its slot with one scatter per layer.
 
 Per-request tensors (what this replaced) cost B small copies per layer in and
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import torch
 from transformers import DynamicCache
-from transformers.cache_utils import Cache, DynamicLayer
 
-from rsd_ray.models.kv_sizes import grown_length, grown_room, grown_rows
+from rsd_ray.models.arena import KVArena
+
 
 @dataclass
 class SeqState:
@@ -85,198 +85,6 @@ class PackedBatch:
     def forward_kwargs(self) -> dict:
         """What the model call passes down to the attention (models/attention.py reads `row_groups`)."""
         return {"row_groups": self.row_groups} if self.row_groups else {}
-
-
-class GrowingLayer(DynamicLayer):
-    """A cache layer whose keys and values are views into a buffer with room to grow.
-
-    transformers' DynamicLayer appends by torch.cat, which copies the whole
-    cache on every decoded token: on the zoo's target at batch 64 that copy
-    cost as much as a quarter of a decode forward. Here a token is written in
-    place; the buffer grows (by a quarter) only when the room reserved at pack
-    time runs out.
-    """
-
-    def __init__(self, capacity: int, keys: torch.Tensor | None = None, values: torch.Tensor | None = None,
-                 length: int = 0, limit: int = 1 << 30):
-        super().__init__()
-        self.capacity = capacity  # columns to allocate at the first update (when no buffer is given)
-        self.length = length
-        self.limit = limit  # the model's context: growth stops there (kv_sizes.grown_room)
-        if keys is not None:
-            self._buffers(keys, values)
-
-    def _buffers(self, k: torch.Tensor, v: torch.Tensor) -> None:
-        self._k, self._v = k, v
-        self.device = k.device
-        self.is_initialized = True
-        self.keys, self.values = k[:, :, : self.length], v[:, :, : self.length]
-
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
-        t = key_states.shape[-2]
-        if not self.is_initialized:
-            B, H, _, D = key_states.shape
-            cap = max(t, self.capacity)
-            self._buffers(key_states.new_empty((B, H, cap, D)), value_states.new_empty((B, H, cap, D)))
-        end = self.length + t
-        if end > self._k.shape[2]:  # out of room (a step longer than the room): grow by a quarter, not
-            # by doubling: the buffer holds the whole batch's prefixes, and a long step should not double it
-            k = self._k.new_empty((*self._k.shape[:2], grown_room(end, self.limit), self._k.shape[3]))
-            v = self._v.new_empty(k.shape)
-            k[:, :, : self.length], v[:, :, : self.length] = self.keys, self.values
-            self._k, self._v = k, v
-        self._k[:, :, self.length:end] = key_states
-        self._v[:, :, self.length:end] = value_states
-        self.length = end
-        self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
-        return self.keys, self.values
-
-    def _unsupported(self, *args, **kwargs):
-        raise NotImplementedError("GrowingLayer serves rsd_ray's engines only: crop, reset, reorder or "
-                                  "batch selection would desynchronise its buffer")
-
-    # transformers' generate() and beam search use these; our engines never do (models/assisted.py runs
-    # generate() on its own DynamicCache). Failing loudly beats a silently stale buffer.
-    crop = reset = reorder_cache = batch_select_indices = batch_repeat_interleave = _unsupported
-
-
-class GrowingCache(DynamicCache):
-    """A DynamicCache made of GrowingLayers (built directly: DynamicCache's own constructor makes DynamicLayers)."""
-
-    def __init__(self, layers: list[GrowingLayer]):
-        Cache.__init__(self, layers=layers)
-
-
-class KVArena:
-    """One model's cache: per layer, keys and values of every live request, one row (slot) each.
-
-    Rows and length grow by doubling (models/kv_sizes.py, which `rsd-ray plan`
-    reads too), the length never past the model's context; a released slot is zeroed and
-    reused. Positions past a row's cached length (a rejected step's keys, zeros) are
-    finite and always masked. Memory: the most requests live at once x the longest
-    context seen, and it never shrinks; a GPU server would page it instead.
-
-    Columns are held in chunks (per layer [slots, heads, chunk length, dim]): growing
-    the length adds a zeroed chunk and copies nothing. One tensor grown by a copy cost
-    the call that grew it 0.2 to 0.7 s at 2k columns and 16 to 64 rows (issue 15), as
-    much as ten decode forwards. Only rows still grow by a copy (rare: more requests
-    live than ever before).
-    """
-
-    def __init__(self, num_layers: int, limit: int = 1 << 30):
-        self.num_layers = num_layers
-        self.limit = limit  # the model's context
-        # per layer, its chunks of [slots, heads, columns, dim]; created at the first store
-        self.k: list[list[torch.Tensor]] = []
-        self.v: list[list[torch.Tensor]] = []
-        self.starts: list[int] = []  # the first column of each chunk (the same in every layer)
-        self.length = 0  # columns in all chunks together
-        self.rows = 0
-        self.free: list[int] = []
-
-    def alloc(self) -> int:
-        if not self.free:
-            grown = grown_rows(self.rows)
-            self.free = list(range(grown - 1, self.rows - 1, -1))
-            self.rows = grown
-            for chunks in (*self.k, *self.v):
-                for i, old in enumerate(chunks):
-                    new = old.new_zeros((grown, *old.shape[1:]))
-                    new[: old.shape[0]] = old
-                    chunks[i] = new
-        return self.free.pop()
-
-    def release(self, slots: list[int]) -> None:
-        """Free rows for reuse, zeroed: masked columns of a batch read a row's stale positions, and
-        masking multiplies them by 0, which stays finite only if they are."""
-        if not slots:
-            return
-        if self.k:
-            idx = torch.tensor(slots, device=self.k[0][0].device)
-            for chunks in (*self.k, *self.v):
-                for t in chunks:
-                    t.index_fill_(0, idx, 0)
-        self.free.extend(slots)
-
-    def _grow(self, length: int, like: list[torch.Tensor]) -> None:
-        """Add a zeroed chunk per layer so that `length` columns are held (`like`: a tensor per layer)."""
-        if not self.k:
-            self.k, self.v = [[] for _ in like], [[] for _ in like]
-        for k, v, t in zip(self.k, self.v, like):
-            shape = (self.rows, t.shape[1], length - self.length, t.shape[3])
-            k.append(t.new_zeros(shape))
-            v.append(t.new_zeros(shape))
-        self.starts.append(self.length)
-        self.length = length
-
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for chunks in (*self.k, *self.v) for t in chunks)
-
-    def _spans(self, cached: int):
-        """(chunk index, first column, columns) of each chunk holding part of columns [0, cached)."""
-        for i, a in enumerate(self.starts):
-            if a >= cached:
-                break
-            yield i, a, min(self.k[0][i].shape[2], cached - a)
-
-    def gather(self, slots: list[int], cached: int, extra: int, right: list[tuple[int, int]] | None = None
-               ) -> "GrowingCache":
-        """A batch cache of these slots' first `cached` positions, with room for `extra` more.
-        `right`: per row (its length, the first column its attention reads): the row's positions
-        end at column `cached` instead of starting at 0; columns it reads before them are zeroed."""
-        if cached == 0 or not self.k:
-            return GrowingCache([GrowingLayer(extra, limit=self.limit) for _ in range(self.num_layers)])
-        first = self.k[0][0]
-        idx = torch.tensor(slots, device=first.device)
-        spans = list(self._spans(cached))
-        layers = []
-        for k, v in zip(self.k, self.v):
-            ks = first.new_empty((len(slots), first.shape[1], cached + extra, first.shape[3]))
-            vs = first.new_empty(ks.shape)
-            if right is None:
-                for i, a, n in spans:
-                    ks[:, :, a: a + n] = k[i][:, :, :n].index_select(0, idx)
-                    vs[:, :, a: a + n] = v[i][:, :, :n].index_select(0, idx)
-            else:
-                for r, (s, (c, lo)) in enumerate(zip(slots, right)):
-                    shift = cached - c
-                    ks[r, :, lo: shift] = 0  # read (and masked) by the row's group: finite
-                    vs[r, :, lo: shift] = 0
-                    for i, a, n in spans:
-                        m = min(n, c - a)
-                        if m > 0:
-                            ks[r, :, shift + a: shift + a + m] = k[i][s, :, :m]
-                            vs[r, :, shift + a: shift + a + m] = v[i][s, :, :m]
-            layers.append(GrowingLayer(extra, ks, vs, length=cached, limit=self.limit))
-        return GrowingCache(layers)
-
-    def store(self, cache: "GrowingCache", rows: list[int], starts: list[int], counts: list[int],
-              slots: list[int], dest: list[int]) -> None:
-        """Copy batch row r's columns [start, start + count) to slot s's positions [dest, dest + count)."""
-        if not any(counts):
-            return
-        need = max(d + n for d, n in zip(dest, counts))
-        if need > self.length:
-            self._grow(grown_length(need, self.length, self.limit), [layer.keys for layer in cache.layers])
-        dev = cache.layers[0].keys.device
-        r_idx = torch.tensor([r for r, n in zip(rows, counts) for _ in range(n)], device=dev)
-        src = torch.tensor([a + j for a, n in zip(starts, counts) for j in range(n)], device=dev)
-        s_idx = torch.tensor([s for s, n in zip(slots, counts) for _ in range(n)], device=dev)
-        dst = torch.tensor([d + j for d, n in zip(dest, counts) for j in range(n)], device=dev)
-        lo = min(dest)
-        parts = []  # per chunk written: its index and the entries that land in it, at its own columns
-        for i, a, n in self._spans(need):
-            if a + n <= lo:
-                continue
-            if a <= lo and a + n >= need:  # one chunk holds them all (the usual step)
-                parts.append((i, r_idx, src, s_idx, dst - a))
-                break
-            m = (dst >= a) & (dst < a + n)
-            parts.append((i, r_idx[m], src[m], s_idx[m], dst[m] - a))
-        for k, v, layer in zip(self.k, self.v, cache.layers):
-            for i, r, c, s, d in parts:
-                k[i][s, :, d] = layer.keys[r, :, c]
-                v[i][s, :, d] = layer.values[r, :, c]
 
 
 # Row groups: a batch whose cached lengths differ a lot attends group by group, each group of rows

@@ -1,6 +1,6 @@
 """How a model's KV arena and a batch's decode cache grow, and the most they can hold.
 
-One place for the engine (models/kv.py grows by these rules) and for
+One place for the engine (models/arena.py and decode_cache.py grow by these rules) and for
 `rsd-ray plan` (cluster/plan.py bounds memory with the same rules), so the
 plan's figure is the engine's, not a formula beside it. Pure arithmetic in
 token slots (one slot = one token's keys and values in every layer).

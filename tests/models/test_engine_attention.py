@@ -14,7 +14,8 @@ from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM, Qwen2Mode
 from rsd_ray.core.records import ScoreCall, StepCall
 from rsd_ray.models import attention
 from rsd_ray.models.generator import StepGenerator
-from rsd_ray.models.kv import GrowingCache, GrowingLayer, KVArena
+from rsd_ray.models.arena import KVArena
+from rsd_ray.models.decode_cache import GrowingCache, GrowingLayer
 from rsd_ray.models.prm import ValueHeadPRM
 from rsd_ray.standins.build import TOKENIZER_DIR
 from rsd_ray.standins.shapes import STANDINS

@@ -2,7 +2,8 @@
 
 import torch
 
-from rsd_ray.models.kv import GrowingCache, GrowingLayer, KVArena
+from rsd_ray.models.arena import KVArena
+from rsd_ray.models.decode_cache import GrowingCache, GrowingLayer
 
 
 def batch_of(values: torch.Tensor) -> GrowingCache:
