@@ -6,7 +6,6 @@ greedy outputs equal to an undisturbed local run. Bounded: each wait has a deadl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from rsd_ray.zoo import zoo_problems
+from tests.helpers import write_zoo_rows
+from tests.jobs.test_submit import _free_port, _stop_head
 
 ROWS = 2000
 BIN = Path(sys.executable).parent
@@ -26,18 +26,8 @@ PLAN = [(200, "draft"), (400, "prm"), (600, "target"), (800, "coordinator"), (10
 SETS = ["target.tp=2", "run.part_rows=100", "run.batch_size=32", "run.call_timeout_s=120"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _input(path: Path) -> None:
-    problems = [json.loads(line) for line in zoo_problems().read_text().splitlines() if line.strip()]
-    with open(path, "w") as f:
-        for i in range(ROWS):
-            p = problems[i % len(problems)]
-            f.write(json.dumps({"id": f"q{i}", "problem": p["problem"], "answer": p["answer"]}) + "\n")
+def _input(path) -> None:
+    write_zoo_rows(path, ROWS)
 
 
 def _committed(out: Path) -> int:
@@ -71,8 +61,6 @@ def head(tmp_path_factory):
     try:
         yield f"127.0.0.1:{gcs}", f"http://127.0.0.1:{dash}", env
     finally:
-        from tests.jobs.test_submit import _stop_head
-
         _stop_head(tmp, gcs)
 
 

@@ -10,18 +10,14 @@ import time
 
 import pyarrow.parquet as pq
 
-from rsd_ray.zoo import zoo_problems
+from tests.helpers import write_zoo_rows
 
 ROWS = 240
 SETS = ["run.part_rows=60", "run.batch_size=16", "run.journal_s=0.2"]
 
 
-def _input(path):
-    problems = [json.loads(line) for line in zoo_problems().read_text().splitlines() if line.strip()]
-    with open(path, "w") as f:
-        for i in range(ROWS):
-            p = problems[i % len(problems)]
-            f.write(json.dumps({"id": f"q{i}", "problem": p["problem"], "answer": p["answer"]}) + "\n")
+def _input(path) -> None:
+    write_zoo_rows(path, ROWS)
 
 
 def _cmd(src, out):

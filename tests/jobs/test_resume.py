@@ -12,17 +12,13 @@ import uuid
 import pyarrow.parquet as pq
 import pytest
 
-from rsd_ray.zoo import zoo_problems
+from tests.helpers import write_zoo_rows
 
 ROWS = 2000
 
 
-def _input(path):
-    problems = [json.loads(line) for line in zoo_problems().read_text().splitlines() if line.strip()]
-    with open(path, "w") as f:
-        for i in range(ROWS):
-            p = problems[i % len(problems)]
-            f.write(json.dumps({"id": f"q{i}", "problem": p["problem"], "answer": p["answer"]}) + "\n")
+def _input(path) -> None:
+    write_zoo_rows(path, ROWS)
 
 
 def _generate(src, out, backend, mark):

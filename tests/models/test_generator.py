@@ -6,7 +6,7 @@ import torch
 from rsd_ray.config import load_config
 from rsd_ray.core.records import StepCall
 from rsd_ray.models.roles import build_generator
-from tests.solve import generate_solution
+from tests.helpers import generate_solution
 from rsd_ray.zoo.task import make_problems
 
 

@@ -5,7 +5,7 @@ import torch
 from rsd_ray.config import load_config
 from rsd_ray.core.records import StepCall
 from rsd_ray.models.roles import build_generator
-from tests.solve import generate_solution
+from tests.helpers import generate_solution
 
 # What the model "writes", piece by piece; the last piece ends the solution.
 PIECES = ["Let x = 2.\n\n", "Then:\n\n", "x + 1 = 3\n\n\n", "The answer is \\boxed{3}."]

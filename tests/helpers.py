@@ -16,3 +16,16 @@ def generate_solution(engine, call: StepCall, max_steps: int) -> list[StepResult
         if r.finished:
             break
     return out
+
+
+def write_zoo_rows(path, n: int) -> None:
+    """An input of n rows cycling through the zoo's problems, ids q0..q{n-1} (the resume and fault jobs')."""
+    import json
+
+    from rsd_ray.zoo import zoo_problems
+
+    problems = [json.loads(line) for line in zoo_problems().read_text().splitlines() if line.strip()]
+    with open(path, "w") as f:
+        for i in range(n):
+            p = problems[i % len(problems)]
+            f.write(json.dumps({"id": f"q{i}", "problem": p["problem"], "answer": p["answer"]}) + "\n")
