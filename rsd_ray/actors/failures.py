@@ -20,6 +20,12 @@ class RoleFailed(RuntimeError):
         return RoleFailed, (self.role, self.replica, self.attempts, self.last)
 
 
+def raise_role_failure(e: BaseException) -> None:
+    """Raise the RoleFailed inside a Ray-wrapped error, if there is one (the caller re-raises the rest)."""
+    if (failed := role_failure(e)) is not None:
+        raise failed from None
+
+
 def role_failure(e: BaseException) -> RoleFailed | None:
     """The RoleFailed inside a Ray-wrapped error (its cause chain), or None."""
     seen: set[int] = set()

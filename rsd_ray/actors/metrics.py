@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rsd_ray.core.calibration import row_draft_rewards
+
 # name: (kind, description, tag keys); histograms' boundaries in BOUNDARIES
 METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "rsd_rows": ("counter", "Rows committed to the output", ("mode",)),
@@ -91,12 +93,10 @@ class RowMetrics:
         for role in ROLES:
             if n := _sum(t, f"tokens_{role}"):
                 self.m["rsd_tokens_processed"].inc(n, tags={**tag, "role": role})
-        for steps, rejected_steps in zip(t["steps"].to_pylist(), t["rejected"].to_pylist()):
-            for s in steps or ():
-                if s["source"] == "draft" and s["reward"] is not None:
-                    self.m["rsd_step_reward"].observe(s["reward"], tags={**tag, "accepted": "true"})
-            for r in rejected_steps or ():
-                self.m["rsd_step_reward"].observe(r["reward"], tags={**tag, "accepted": "false"})
+        for steps, rejected in zip(t["steps"].to_pylist(), t["rejected"].to_pylist()):
+            for accepted, rewards in zip(("true", "false"), row_draft_rewards(steps, rejected)):
+                for r in rewards:
+                    self.m["rsd_step_reward"].observe(r, tags={**tag, "accepted": accepted})
         deltas = [d for d in t["delta"].to_pylist() if d is not None]
         if deltas:
             self.m["rsd_delta"].set(deltas[-1], tags=tag)

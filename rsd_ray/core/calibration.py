@@ -61,6 +61,13 @@ def share_curve(rewards: list[float], deltas: list[float]) -> list[tuple[float, 
     return [(d, estimated_share(rewards, d)) for d in deltas]
 
 
+def row_draft_rewards(steps: list[dict] | None, rejected: list[dict] | None) -> tuple[list[float], list[float]]:
+    """The rewards of a committed output row's draft steps (the output schema's steps and rejected
+    columns): (those accepted, those turned down). Target steps, even scored ones, are not draft steps."""
+    kept = [s["reward"] for s in steps or () if s["source"] == "draft" and s["reward"] is not None]
+    return kept, [r["reward"] for r in rejected or ()]
+
+
 def draft_rewards(state: RequestState) -> list[float]:
     """The reward of every draft step an rsd request had scored, in order: accepted ones are
     on its steps (target steps, even scored ones, are not draft steps), rejected ones in

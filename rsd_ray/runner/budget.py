@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 
 from rsd_ray.config import Config
 from rsd_ray.core.budget import BudgetGate, TargetBudget
+from rsd_ray.core.calibration import row_draft_rewards
 
 SEED_COLUMNS = ["steps", "rejected", "steps_target", "steps_draft_accepted"]
 
@@ -20,9 +21,8 @@ def make_gate(cfg: Config, mode: str, done: pa.Table, per_row: int = 1) -> Budge
     lag = r.budget_lag or -(-(cfg.run.clients + 1) * cfg.run.batch_size // r.budget_window)
     budget = TargetBudget(r.target_budget, r.delta, r.budget_window, lag, per_row)
     if done.num_rows:
-        rewards = [s["reward"] for steps in done["steps"].to_pylist() for s in steps or ()
-                   if s["source"] == "draft" and s["reward"] is not None]
-        rewards += [x["reward"] for rej in done["rejected"].to_pylist() for x in rej or ()]
+        rewards = [r for steps, rej in zip(done["steps"].to_pylist(), done["rejected"].to_pylist())
+                   for group in row_draft_rewards(steps, rej) for r in group]
         target = int(pc.sum(done["steps_target"]).as_py() or 0)
         budget.seed(rewards, target, target + int(pc.sum(done["steps_draft_accepted"]).as_py() or 0),
                     done.num_rows // per_row)

@@ -61,6 +61,8 @@ class Journal:
     def compact(self, done: set[str]) -> None:
         """Keep only the ids not done (a part just committed), atomically."""
         with self._lock:
+            if self._file is None and not self.path.is_file():  # nothing journaled yet: nothing to keep
+                return
             self.close()
             live = self.load(done)
             tmp = self.path.with_name("_journal.tmp")

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import ray
 
-from rsd_ray.actors.failures import role_failure
+from rsd_ray.actors.failures import raise_role_failure
 from rsd_ray.cluster.placement import resolve_auto_devices
 from rsd_ray.config import Config
 from rsd_ray.core.request import RequestState
@@ -92,10 +92,11 @@ class RayBackend:
         replicas = ray.get(sup.start.remote(cfg.run.start_timeout_s))
         # A dead coordinator is restarted by Ray, which re-sends its solve() calls (the states travel
         # whole, so the fresh one re-drives them from their start): as many times as a replica may be.
-        restarts = cfg.run.max_restarts
-        coords = [Coordinator.options(max_restarts=restarts, max_task_retries=restarts).remote(sup, replicas, cfg.run.batch_size, cfg.run.call_timeout_s, cfg.run.max_restarts,
-                                     cfg.run.start_timeout_s, cfg.run.target_gather(), cfg.run.in_flight_cap(), i)
-                  for i in range(cfg.run.coordinators)]
+        r = cfg.run
+        coords = [Coordinator.options(max_restarts=r.max_restarts, max_task_retries=r.max_restarts).remote(
+                      sup, replicas, r.batch_size, r.call_timeout_s, r.max_restarts, r.start_timeout_s,
+                      r.target_gather(), r.in_flight_cap(), i)
+                  for i in range(r.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:
@@ -104,9 +105,8 @@ class RayBackend:
         try:
             parts = ray.get([c.solve.remote(chunk) for c, chunk in zip(self.coordinators, chunks)])
         except ray.exceptions.RayTaskError as e:
-            if (failed := role_failure(e)) is None:
-                raise
-            raise failed from None
+            raise_role_failure(e)
+            raise
         return [s for part in parts for s in part]
 
     def set_journal(self, journal) -> None:

@@ -22,7 +22,7 @@ from itertools import islice
 
 import pyarrow as pa
 
-from rsd_ray.actors.failures import role_failure
+from rsd_ray.actors.failures import raise_role_failure
 from rsd_ray.actors.metrics import row_metrics
 from rsd_ray.config import Config
 from rsd_ray.core.budget import BudgetGate
@@ -65,9 +65,8 @@ class SolveBatch:
             try:
                 return ray.get(coordinator.solve.remote(states, self.budgeted))
             except ray.exceptions.RayTaskError as e:  # the driver gets the RoleFailed itself
-                if (failed := role_failure(e)) is None:
-                    raise
-                raise failed from None
+                raise_role_failure(e)
+                raise
 
         return to_table(solve_records(rows, self.cfg, self.mode, solve, self.grader, self.samples, self.resume))
 
@@ -111,9 +110,8 @@ def _ray_tables(source: Source, done: set[str], cfg: Config, mode: str, backend,
                 yield pa.concat_tables(buf)
                 buf = []
     except Exception as e:  # a role that cannot be recovered: its RoleFailed, not Ray Data's traceback
-        if (failed := role_failure(e)) is None:
-            raise
-        raise failed from None
+        raise_role_failure(e)
+        raise
     if buf:
         yield pa.concat_tables(buf)
 
