@@ -23,6 +23,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="override a config value, e.g. --set rsd.delta=0.8 (repeatable)")
     p.add_argument("--limit", type=int, help="only the first N input rows")
     p.add_argument("--backend", choices=["local", "ray"], help="where the models run (default: run.backend)")
+    p.add_argument("--schedule", choices=["continuous", "lockstep"],
+                   help="run.schedule: continuous batching, or the reference's lock-step rounds (a baseline)")
     p.add_argument("--input", help="JSONL or Parquet file (default: the bundled zoo problems)")
     p.add_argument("--dataset", help="a benchmark set by name: math500, gsm8k, ...")
     p.add_argument("--output", required=True, type=Path, help="output directory")
@@ -134,12 +136,15 @@ def _crashed(e: Exception, args) -> int:
 
 
 def _job_config(args):
-    """generate, eval, synth: the config with --backend applied, torch's threads set as run.threads asks."""
+    """generate, eval, synth: the config with --backend and --schedule applied, torch's threads set as
+    run.threads asks."""
     from rsd_ray.config import load_config, with_value
 
     cfg = load_config(args.config, args.overrides)
     if args.backend:  # validated with it: what is checked per backend is checked for this one
         cfg = with_value(cfg, "run.backend", args.backend)
+    if args.schedule:
+        cfg = with_value(cfg, "run.schedule", args.schedule)
     if cfg.run.threads:
         import torch
 

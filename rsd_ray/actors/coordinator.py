@@ -1,6 +1,5 @@
 """The coordinator: the local scheduler's states and policy (core/admission.py), driven asynchronously.
-
-It never waits for a round: each replica of each role has a worker that takes the requests
+(run.schedule: lockstep, the reference's rounds, is actors/lockstep.py.) It never waits for a round: each replica of each role has a worker that takes the requests
 queued for its role, calls its replica, feeds the results back and routes every request on, so
 draft, PRM and target work on different requests at once. Every call goes through one path
 (actors/calls.py: time-outs, restarts, releases); a role that keeps failing ends every caller's
@@ -51,7 +50,7 @@ class Coordinator:
         self.calls = ReplicaCalls(supervisor, replicas, call_timeout_s, max_restarts, start_timeout_s)
         self.adm = Admission(batch_size, max_in_flight, min_target_batch)
         self.metrics, self.index, self.finished = CallMetrics(str(index)), index, 0
-        self._batches: dict[str, Counter[int]] = {}  # role -> call size -> calls (stats)
+        self._batches, self._busy = {}, Counter()  # stats: role -> call size -> calls; role -> seconds in calls
         self._group_of: dict[int, _Group] = {}  # id(state) -> its caller's group
         self._moved: list[asyncio.Future] = []  # a gathering target worker, waiting for the next routing
         self._failure: BaseException | None = None
@@ -128,7 +127,8 @@ class Coordinator:
                 self._batches.setdefault(role, Counter())[len(flat)] += 1
                 t0 = time.perf_counter()
                 results = await self.calls.call(role, idx, flat)
-                self.metrics.call(role, len(flat), time.perf_counter() - t0, results)
+                self._busy[role] += (dt := time.perf_counter() - t0)
+                self.metrics.call(role, len(flat), dt, results)
                 deliver(role, batch, calls, results)
                 for s in batch:
                     self.adm.leave(role)
@@ -145,6 +145,6 @@ class Coordinator:
         return list(filter(None, map(snapshot, self.adm.newest())))
 
     def stats(self) -> dict:  # batches: role -> call size -> calls; forced: target calls under min_target_batch
-        return {"finished": self.finished, "retries": self.calls.retries, "live": self.adm.live,
-                "queued": self.adm.queued, "most_live": self.adm.most_live, "forced_target_calls": self.adm.forced,
-                "batches": {r: dict(c) for r, c in self._batches.items()}}
+        a, batches = self.adm, {r: dict(c) for r, c in self._batches.items()}
+        return {"finished": self.finished, "retries": self.calls.retries, "live": a.live, "queued": a.queued,
+                "most_live": a.most_live, "forced_target_calls": a.forced, "busy_s": dict(self._busy), "batches": batches}

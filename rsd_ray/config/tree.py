@@ -104,6 +104,10 @@ class RunConfig:
     # and the PRM keep full batches; in flight at most this many
     # (0: batch_size + the gather size, i.e. up to one target call's worth parked)
     max_in_flight: int = 0
+    # continuous: step-level continuous batching (requests join as others finish; on Ray the roles work
+    # at once). lockstep: the reference's rounds (static batches; every unfinished request drafts a step,
+    # all are scored, the rejected go to the target, repeat; the roles take turns): a baseline
+    schedule: Literal["continuous", "lockstep"] = "continuous"
     sd_target: bool = False  # set by the Ray backend when sd runs: target actors also hold the draft
 
     def target_gather(self) -> int:
@@ -203,3 +207,6 @@ class Config:
                               f"got {r.weighting}")
         if self.run.backend == "ray" and self.run.coordinators != 1:
             raise ConfigError("rsd.target_budget needs run.coordinators: 1 (the budget lives in the coordinator)")
+        if self.run.schedule == "lockstep":
+            raise ConfigError("rsd.target_budget needs run.schedule: continuous (lockstep is the reference's "
+                              "baseline, with a fixed delta)")

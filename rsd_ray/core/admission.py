@@ -21,6 +21,12 @@ is decided here.
   (RunConfig.in_flight_cap: by default one target call's worth beyond
   batch_size). Modes whose every request needs the same role (target-only
   among them) are unaffected.
+- Lock-step (`lockstep`, run.schedule: lockstep): the reference's schedule,
+  kept as a baseline. A batch of `batch_size` requests starts only when the
+  last one has finished, and the target is called every round for whatever
+  was rejected: one draft step for every unfinished request, score them all,
+  the target for the rejected, repeat. The scheduler's round order (draft,
+  PRM, target) makes those the rounds; no call gathers, nothing refills.
 - A request sent again (its caller died and the call was retried: a Ray Data
   worker restart) supersedes the one in flight under the same id: the old one
   fails and is dropped at its next turn, and only the newest may release the
@@ -42,6 +48,7 @@ class Admission:
     cap: int = 0  # requests in flight at most (RunConfig.in_flight_cap); at least batch_size
     min_target_batch: int = 1
     gate: BudgetGate | None = None
+    lockstep: bool = False
     owned: Counter = field(default_factory=Counter)  # role -> requests queued for or inside its calls
     live: int = 0
     most_live: int = 0  # stats: the most requests in flight at once
@@ -51,6 +58,8 @@ class Admission:
 
     def __post_init__(self) -> None:
         self.cap = max(self.batch_size, self.cap)
+        if self.lockstep:  # static batches, the target every round
+            self.cap, self.min_target_batch = self.batch_size, 1
 
     @property
     def gathering(self) -> bool:
@@ -73,6 +82,8 @@ class Admission:
     def admit(self) -> list[RequestState]:
         """The requests that start now, in order; a failed one is done already (hand it back)."""
         out = []
+        if self.lockstep and self.live:
+            return out
         while self._pending and self._load() < self.batch_size and self.live < self.cap:
             s = self._pending[0]
             if self.gate is not None and not s.done and not self.gate.ready(s):

@@ -14,6 +14,21 @@ def calls_of(role: str, states: list[RequestState]) -> list[list]:
     return [s.score_calls() if role == "prm" else s.step_calls() for s in states]
 
 
+def fill(role: str, states: list[RequestState], limit: int) -> tuple[list[RequestState], list[list]]:
+    """The states, oldest first, whose calls fit one engine call of `limit` (at least one state), and
+    their calls: the rest wait for the next call. Splitting instead would add a call of a few requests,
+    which costs about as much as a full one (per-call overheads, one decode loop as long as its longest)."""
+    taken, calls, n = [], [], 0
+    for s in states:
+        cs = calls_of(role, [s])[0]
+        if taken and n + len(cs) > limit:
+            break
+        taken.append(s)
+        calls.append(cs)
+        n += len(cs)
+    return taken, calls
+
+
 def deliver(role: str, states: list[RequestState], calls: list[list], results: list) -> None:
     """Hand each state its own slice of the flat results, in order."""
     at = 0

@@ -1,16 +1,18 @@
-"""Step-level continuous batching, synchronous: the reference scheduler.
+"""Step-level continuous batching, synchronous: the scheduler the Ray backend is checked against.
 
 Requests join as others finish (up to `batch_size` in flight) and leave the
-moment they finish; in each round every role gets one batched call with all
-the requests that need it. The Ray coordinator follows the same protocol with
+moment they finish; in each round every role gets one batched call with the
+requests that need it, at most `batch_size` calls, those that waited longest
+first (the rest wait a round: a split-off call of a few costs nearly a full
+one). The Ray coordinator follows the same protocol with
 its calls in flight at once; this one runs in one process (`--backend local`)
 and is what equivalence tests compare against. A state may make several calls
-in a turn (beam search): they go out flattened with every other state's, in
-engine calls of at most `batch_size`, and each state gets its own results back.
+in a turn (beam search): they go out flattened with every other state's, and
+each state gets its own results back.
 
 What may start and when the target is called (min_target_batch, parked
-requests, the online budget's gate) is core/admission.py, shared with the
-coordinator.
+requests, the online budget's gate, the lock-step baseline) is
+core/admission.py, shared with the coordinators.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 from rsd_ray.core.admission import Admission
-from rsd_ray.core.batching import calls_of, deliver
+from rsd_ray.core.batching import deliver, fill
 from rsd_ray.core.budget import BudgetGate
 from rsd_ray.core.records import ScoreCall, ScoreResult, StepCall, StepResult
 from rsd_ray.core.request import RequestState
@@ -32,10 +34,11 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
           target: Generate | None = None, prm: Score | None = None,
           release: Callable[[list[str]], None] | None = None,
           min_target_batch: int = 1, max_in_flight: int = 0, gate: BudgetGate | None = None,
-          watch: Callable[[list[RequestState]], None] | None = None) -> Iterator[RequestState]:
+          watch: Callable[[list[RequestState]], None] | None = None,
+          lockstep: bool = False) -> Iterator[RequestState]:
     """Run every request to its end; yields each as soon as it finishes. `watch` sees the requests
-    in flight after every round (the step journal)."""
-    adm = Admission(batch_size, max_in_flight, min_target_batch, gate)  # callers pass RunConfig.in_flight_cap()
+    in flight after every round (the step journal). `lockstep`: the reference's rounds (admission.py)."""
+    adm = Admission(batch_size, max_in_flight, min_target_batch, gate, lockstep)  # callers pass RunConfig.in_flight_cap()
     adm.add(requests)
     active: list[RequestState] = []
     engines = {"draft": draft, "prm": prm, "target": target}
@@ -60,8 +63,10 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
                     continue  # let rejected requests gather for a fuller target call
             if engine is None:
                 raise RuntimeError(f"a request needs the {role} model, which this mode did not load")
-            per = calls_of(role, batch)
-            flat = [c for calls in per for c in calls]  # in engine calls of at most batch_size
+            batch, per = fill(role, batch, batch_size)
+            served = set(map(id, batch))  # to the back: who waited goes first next round
+            active = [r for r in active if id(r) not in served] + batch
+            flat = [c for calls in per for c in calls]  # one state's calls may exceed batch_size (a wide beam)
             deliver(role, batch, per, [res for i in range(0, len(flat), batch_size)
                                        for res in engine(flat[i:i + batch_size])])
         if watch is not None:

@@ -32,6 +32,13 @@ def inconsistent(runs: dict[str, list[dict]]) -> str | None:
     return None
 
 
+def schedules_differ(runs: dict[str, list[dict]]) -> str | None:
+    """A schedule decides only how calls are batched: lock-step must answer exactly as continuous rsd."""
+    if runs["lockstep"][0]["responses"] != runs["rsd"][0]["responses"]:
+        return "rsd's answers under the lock-step schedule differ from continuous batching's: a scheduling bug"
+    return None
+
+
 def accuracy_gap(accuracy: dict[str, float | None]) -> str | None:
     rsd, target = accuracy["rsd"], accuracy["target"]
     if rsd is None or target is None:

@@ -17,6 +17,10 @@ def report(r: dict) -> None:
     print("speedup per repetition: " + ", ".join(f"{x:.2f}" for x in r["speedup_per_rep"]))
     print(f"on CPU time: speedup {r['cpu']['speedup']:.2f}x, ideal {r['cpu']['ideal_speedup']:.2f}x, "
           f"efficiency {r['cpu']['efficiency']:.2f}")
+    for name, sc in r["schedules"].items():
+        print(f"rsd {name}: {sc['wall_s']:.2f} s, {sc['rows_per_s']:.1f} rows/s, busy " +
+              ", ".join(f"{k} {v:.2f}" for k, v in sc["busy_share"].items()))
+    print(f"vs lock-step (continuous rows/s / lock-step rows/s): {r['vs_lockstep']:.2f}x")
     if r["efficiency"] > 1:
         print("note: efficiency above 1: timing noise beat an optimistic bound; rerun", file=sys.stderr)
     for s in r["projection"]["setups"]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import statistics
 
 from rsd_ray.jobs.bench_bound import bound, timings
-from rsd_ray.jobs.bench_checks import accuracy_gap, errors, inconsistent
+from rsd_ray.jobs.bench_checks import accuracy_gap, errors, inconsistent, schedules_differ
 from rsd_ray.jobs.bench_projection import projection
-from rsd_ray.jobs.bench_runs import MODES, SOLVED, measure
+from rsd_ray.jobs.bench_runs import MODES, SCHEDULES, SOLVED, measure
 
 ROLES = ("draft", "prm", "target")
 
@@ -29,12 +29,28 @@ def rsd_roles(runs: list[dict]) -> dict[str, float]:
     return out
 
 
+def median_wall(runs: dict[str, list[dict]], mode: str) -> float:
+    return statistics.median(r["wall_s"] for r in runs[mode])
+
+
+def schedules(runs: dict[str, list[dict]], rows: int) -> dict[str, dict]:
+    """rsd's two schedules side by side: median wall, rows/s, and each role's busy share (engine time / wall)."""
+    out = {}
+    for name, mode in SCHEDULES.items():
+        wall = median_wall(runs, mode)
+        out[name] = {"wall_s": wall, "rows_per_s": rows / wall,
+                     "busy_share": {k: statistics.median(r["role_wall_s"].get(k, 0.0) / r["wall_s"] for r in runs[mode])
+                                    for k in ROLES},
+                     "calls": runs[mode][0]["role_calls"]}
+    return out
+
+
 def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
     from rsd_ray.runner.local import LocalBackend
 
     backend = LocalBackend.load(cfg, list(SOLVED))
     runs = measure(backend, rows, cfg, reps, warmup_rows, log)
-    if reason := errors(runs) or inconsistent(runs):
+    if reason := errors(runs) or inconsistent(runs) or schedules_differ(runs):
         raise Refused(reason)
     first = {m: runs[m][0] for m in MODES}
     acc = accuracy(cfg, rows, first)
@@ -53,13 +69,17 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
         "cpu_s": {m: [r["cpu_s"] for r in runs[m]] for m in MODES},
         # what priced the bound, per repetition: each role's engine seconds in its own run
         "engine_s": {m: [r["role_wall_s"].get(m, 0.0) for r in runs[m]] for m in ROLES},
-        "median_wall_s": {m: statistics.median(r["wall_s"] for r in runs[m]) for m in MODES},
+        "median_wall_s": {m: median_wall(runs, m) for m in MODES},
         "accuracy": acc,
         **wall.as_dict(),
         "cpu": cpu.as_dict(),  # the same on process CPU time: less moved by other load on a shared machine
         # each repetition's own target/rsd ratio (run back to back): the spread load from others causes
         "speedup_per_rep": [t["wall_s"] / r["wall_s"] for t, r in zip(runs["target"], runs["rsd"])],
         "rsd_role_s": rsd_roles(runs["rsd"]),
+        # continuous rows/s over lock-step rows/s (the reference's schedule, same engines, same run)
+        "vs_lockstep": median_wall(runs, "lockstep") / median_wall(runs, "rsd"),
+        "vs_lockstep_per_rep": [lk["wall_s"] / r["wall_s"] for lk, r in zip(runs["lockstep"], runs["rsd"])],
+        "schedules": schedules(runs, len(rows)),
         "acceptance_rate": acceptance,
         "target_step_share": rsd["steps_target"] / (rsd["steps_draft_accepted"] + rsd["steps_target"]),
         "steps": {m: first[m]["steps"] for m in MODES},

@@ -1,11 +1,13 @@
-"""The bench's timed runs: target-only, draft-only, the PRM alone over draft-only's steps, and rsd.
+"""The bench's timed runs: target-only, draft-only, the PRM alone over draft-only's steps, rsd, and rsd lock-step.
 
 Each role's per-step cost comes from a run where that role works alone at
 full batch: the target in target-only, the draft in draft-only, and the PRM
 in a pass of its engine over the steps draft-only just wrote, one PRM call per
 draft call (as rsd makes them), each request released after its last step (as
 rsd releases finished requests). rsd's own role times are recorded beside
-them but never price the bound.
+them but never price the bound. "lockstep" is rsd on the same engines under
+the reference's schedule (run.schedule: lockstep, core/admission.py): the
+baseline of `vs_lockstep`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from rsd_ray.jobs.bench_timing import DraftLog, Timers, instrument
 
 # Rotation order: drift on a shared machine hits every mode alike; "prm" follows
 # "draft" because it replays that repetition's draft steps.
-MODES = ("target", "draft", "prm", "rsd")
+MODES = ("target", "draft", "prm", "rsd", "lockstep")
 SOLVED = ("target", "draft", "rsd")  # modes the backend solves (and whose answers are graded)
+SCHEDULES = {"continuous": "rsd", "lockstep": "lockstep"}  # rsd's two schedules: the bench mode of each
 
 
 def _timed(run: Callable[[], dict], timers: Timers) -> dict:
@@ -32,9 +35,13 @@ def _timed(run: Callable[[], dict], timers: Timers) -> dict:
 
 
 def solve_once(backend, rows: list, cfg, mode: str, timers: Timers) -> dict:
+    from dataclasses import replace
+
     from rsd_ray.core.stats import Counters
     from rsd_ray.runner.modes import make_states
 
+    if mode == "lockstep":  # the same engines (and timers), the reference's rounds
+        backend, mode = replace(backend, lockstep=True), "rsd"
     states = make_states(rows, cfg, mode)
 
     def run() -> dict:

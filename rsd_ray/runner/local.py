@@ -30,6 +30,7 @@ class LocalBackend:
     assisted: AssistedEngine | None = None  # sd: serves the target role (speculative calls and plain ones)
     min_target_batch: int = 1  # run.min_target_batch: see core/scheduler.py
     max_in_flight: int = 0  # RunConfig.in_flight_cap(): see core/scheduler.py
+    lockstep: bool = False  # run.schedule: lockstep, the reference's rounds (core/admission.py)
     gate: BudgetGate | None = None  # the online target budget of the pass running now (set_gate)
     journal: Journal | None = None  # the step journal of the pass running now (set_journal)
 
@@ -42,7 +43,8 @@ class LocalBackend:
                 build_generator(cfg, "draft") if "draft" in need else None,
                 build_generator(cfg, "target") if "target" in need else None,
                 build_prm(cfg) if "prm" in need else None,
-                min_target_batch=cfg.run.target_gather(), max_in_flight=cfg.run.in_flight_cap())
+                min_target_batch=cfg.run.target_gather(), max_in_flight=cfg.run.in_flight_cap(),
+                lockstep=cfg.run.schedule == "lockstep")
         if any(mode_spec(m).assisted for m in modes):  # one process: sd's engine shares the loaded weights
             b.assisted = AssistedEngine(b.target, b.draft.model)  # type: ignore[arg-type, union-attr]
         return b
@@ -56,7 +58,7 @@ class LocalBackend:
                           prm=self.prm.score if self.prm else None,
                           release=lambda ids: [e.release(ids) for e in engines],
                           min_target_batch=self.min_target_batch, max_in_flight=self.max_in_flight,
-                          gate=self.gate, watch=self._watch))
+                          gate=self.gate, watch=self._watch, lockstep=self.lockstep))
 
     def _watch(self, active: list[RequestState]) -> None:
         if self.journal is not None and self.journal.due():

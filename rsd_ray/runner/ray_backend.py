@@ -68,6 +68,7 @@ class RayBackend:
     @classmethod
     def start(cls, cfg: Config, modes: list[str]) -> "RayBackend":
         from rsd_ray.actors.coordinator import Coordinator
+        from rsd_ray.actors.lockstep import LockstepCoordinator
         from rsd_ray.actors.replicas import Supervisor
 
         roles = roles_of(modes)
@@ -93,10 +94,13 @@ class RayBackend:
         # A dead coordinator is restarted by Ray, which re-sends its solve() calls (the states travel
         # whole, so the fresh one re-drives them from their start): as many times as a replica may be.
         r = cfg.run
-        coords = [Coordinator.options(max_restarts=r.max_restarts, max_task_retries=r.max_restarts).remote(
-                      sup, replicas, r.batch_size, r.call_timeout_s, r.max_restarts, r.start_timeout_s,
-                      r.target_gather(), r.in_flight_cap(), i)
-                  for i in range(r.coordinators)]
+        restarts = {"max_restarts": r.max_restarts, "max_task_retries": r.max_restarts}
+        common = (sup, replicas, r.batch_size, r.call_timeout_s, r.max_restarts, r.start_timeout_s)
+        if r.schedule == "lockstep":  # the reference's rounds, a baseline (actors/lockstep.py)
+            coords = [LockstepCoordinator.options(**restarts).remote(*common, i) for i in range(r.coordinators)]
+        else:
+            coords = [Coordinator.options(**restarts).remote(*common, r.target_gather(), r.in_flight_cap(), i)
+                      for i in range(r.coordinators)]
         return cls(cfg, roles, sup, replicas, coords, owns)
 
     def solve(self, states: list[RequestState]) -> list[RequestState]:

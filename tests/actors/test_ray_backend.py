@@ -55,6 +55,30 @@ def test_ray_tp2_matches_local_then_survives_a_kill_of_each_role(ray_local, tp2_
         backend.close()
 
 
+def test_ray_lockstep_matches_local_with_its_roles_taking_turns(ray_local, tp2_config):
+    from rsd_ray.config import with_value
+
+    cfg = with_value(tp2_config, "run.schedule", "lockstep")
+    rows = zoo_rows(40)
+    local_states = LocalBackend.load(tp2_config, ["rsd"]).solve(make_states(rows, tp2_config, "rsd"))
+    backend = RayBackend.start(cfg, ["rsd"])
+    try:
+        t0 = time.perf_counter()
+        ray_states = backend.solve(make_states(rows, cfg, "rsd"))
+        wall = time.perf_counter() - t0
+        assert responses(ray_states) == responses(local_states)  # continuous local, lock-step on Ray
+        assert counted(ray_states) == counted(local_states)
+        stats = ray.get(backend.coordinators[0].stats.remote())
+        # static batches of 16 (16, 16, 8): no call mixes them, so none is over 16 and the last ones are 8 or fewer
+        assert max(stats["batches"]["draft"]) <= 16 and min(stats["batches"]["draft"]) <= 8
+        # the target every round for that round's few rejected, never gathered (continuous gathers 8 here)
+        assert sum(n for size, n in stats["batches"]["target"].items() if size < 8) >= 6, stats["batches"]
+        # the roles take turns: their busy seconds add up to no more than the run
+        assert set(stats["busy_s"]) == {"draft", "prm", "target"} and sum(stats["busy_s"].values()) <= wall
+    finally:
+        backend.close()
+
+
 def test_a_failure_that_cannot_be_recovered_ends_the_run_with_the_role_named(ray_local, tmp_path):
     from rsd_ray.config import load_config
     from rsd_ray.actors.failures import RoleFailed

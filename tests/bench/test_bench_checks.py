@@ -1,6 +1,6 @@
 """When the bench refuses: errors, repetitions that disagree, an accuracy gap (hand-made runs)."""
 
-from rsd_ray.jobs.bench_checks import accuracy_gap, errors, inconsistent
+from rsd_ray.jobs.bench_checks import accuracy_gap, errors, inconsistent, schedules_differ
 
 
 def run(steps=10, errors=0, tokens_target=50, answer="4"):
@@ -23,6 +23,11 @@ def test_repetitions_must_agree_on_steps_tokens_and_answers():
     assert "steps differ" in inconsistent({"target": [run(steps=10), run(steps=11)]})
     assert "tokens_target differ" in inconsistent({"target": [run(), run(), run(tokens_target=51)]})
     assert "responses differ" in inconsistent({"rsd": [run(answer="4"), run(answer="5")]})
+
+
+def test_lockstep_must_answer_as_continuous_rsd():
+    assert schedules_differ({"rsd": [run(answer="4")], "lockstep": [run(answer="4")]}) is None
+    assert "lock-step" in schedules_differ({"rsd": [run(answer="4")], "lockstep": [run(answer="5")]})
 
 
 def test_accuracy_gap_of_more_than_two_points_refuses():

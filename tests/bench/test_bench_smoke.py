@@ -26,7 +26,7 @@ def test_bench_speedup_is_bounded_by_costs_measured_apart(tmp_path, capsys):
     assert {"wall_s", "engine_s", "steps", "rsd_steps", "speedup", "ideal_speedup", "efficiency", "ideal_rsd_s",
             "speedup_per_rep", "accuracy", "cpu", "projection"} <= r.keys()
     walls = r["wall_s"]
-    assert all(len(walls[m]) == 3 for m in ("target", "draft", "prm", "rsd"))
+    assert all(len(walls[m]) == 3 for m in ("target", "draft", "prm", "rsd", "lockstep"))
     # the speedup from the per-repetition walls: medians, not one repetition
     assert abs(r["speedup"] - statistics.median(walls["target"]) / statistics.median(walls["rsd"])) < 1e-9
     assert r["speedup_per_rep"] == [t / s for t, s in zip(walls["target"], walls["rsd"])]
@@ -44,9 +44,17 @@ def test_bench_speedup_is_bounded_by_costs_measured_apart(tmp_path, capsys):
     assert 0 < r["efficiency"] <= 1 and r["speedup"] <= r["ideal_speedup"]
     assert r["accuracy"]["rsd"] >= r["accuracy"]["target"] - 0.02
     assert steps["rsd"] == s["draft_accepted"] + s["target"]
+    # rsd's two schedules, side by side in the same rotation: continuous rows/s over lock-step's
+    assert abs(r["vs_lockstep"] - statistics.median(walls["lockstep"]) / statistics.median(walls["rsd"])) < 1e-9
+    assert r["vs_lockstep_per_rep"] == [lk / s for lk, s in zip(walls["lockstep"], walls["rsd"])]
+    sc = r["schedules"]
+    assert abs(sc["lockstep"]["rows_per_s"] - 12 / statistics.median(walls["lockstep"])) < 1e-9
+    assert set(sc["lockstep"]["calls"]) == {"draft", "prm", "target"}
+    # one process: the roles take turns, so their busy shares add up to at most the whole
+    assert all(0 < sum(s["busy_share"].values()) <= 1 for s in sc.values())
     assert "PROJECTION" in r["projection"]["label"] and len(r["projection"]["setups"]) == 3
     out = capsys.readouterr().out
-    assert "speedup (target-only wall / rsd wall)" in out and "efficiency" in out
+    assert "speedup (target-only wall / rsd wall)" in out and "efficiency" in out and "vs lock-step" in out
 
 
 def test_bench_refuses_when_rsd_loses_accuracy(tmp_path, capsys):

@@ -32,6 +32,8 @@ def test_recipe_file_then_overrides(tmp_path):
     (["generation.max_steps=0"], "must be >= 1"),
     (["nonsense"], "--set wants key.sub=value"),
     (["draft.path="], "draft.path is empty"),
+    (["run.schedule=roundrobin"], "run.schedule must be one of"),
+    (["run.schedule=lockstep", "rsd.target_budget=0.3"], "needs run.schedule: continuous"),
 ])
 def test_bad_config_is_one_clear_error(overrides, match):
     with pytest.raises(ConfigError, match=match):

@@ -111,3 +111,61 @@ def test_parked_requests_free_their_place_for_others_up_to_max_in_flight():
     # parked requests no longer shrink the draft's calls: fewer, fuller ones
     assert len(calls["draft"]) < len(base["draft"])
     assert sum(calls["draft"]) / len(calls["draft"]) > sum(base["draft"]) / len(base["draft"])
+
+
+def _scripted(log, reject_share=0.4):
+    """Engines that log (role, request ids) per call; a request's own pseudo-random rewards."""
+    import random
+
+    def draft(cs):
+        log.append(("draft", [c.request_id for c in cs]))
+        return [StepResult(c.request_id, f"d{len(c.steps)}", False, 1, 1) for c in cs]
+
+    def prm(cs):
+        log.append(("prm", [c.request_id for c in cs]))
+        return [ScoreResult(c.request_id, (random.Random(f"{c.request_id}{len(c.steps)}").random() + reject_share,), 1)
+                for c in cs]
+
+    def target(cs):
+        log.append(("target", [c.request_id for c in cs]))
+        return [StepResult(c.request_id, f"t{len(c.steps)}", False, 1, 1) for c in cs]
+    return dict(draft=draft, prm=prm, target=target)
+
+
+def test_lockstep_runs_static_batches_in_rounds_and_changes_no_result():
+    steps = [2 + i % 5 for i in range(20)]
+    cont_log, lock_log = [], []
+    cont = {s.request.id: [x.text for x in s.steps]
+            for s in drive(make(20, steps), 8, **_scripted(cont_log), min_target_batch=4)}
+    # a gather size is ignored under lock-step: the target is called every round
+    lock = {s.request.id: [x.text for x in s.steps]
+            for s in drive(make(20, steps), 8, **_scripted(lock_log), min_target_batch=4, lockstep=True)}
+    assert lock == cont  # the schedule decides only how calls are batched
+    batch_of = {f"r{i}": i // 8 for i in range(20)}  # static batches of 8, in arrival order
+    for role, ids in lock_log:
+        assert len({batch_of[i] for i in ids}) == 1, (role, ids)  # no call mixes two batches
+    # each round: a draft step for every unfinished request, the PRM for all of them, the target (if any
+    # was rejected) for some of those, in this round: nobody waits for a fuller target call
+    rounds = [i for i, (role, _) in enumerate(lock_log) if role == "draft"]
+    for a, b in zip(rounds, rounds[1:] + [len(lock_log)]):
+        calls = lock_log[a:b]
+        assert [r for r, _ in calls] in (["draft", "prm"], ["draft", "prm", "target"]), calls
+        assert calls[1][1] == calls[0][1]
+        if len(calls) == 3:
+            assert set(calls[2][1]) <= set(calls[1][1])
+    target_items = lambda log: sum(len(ids) for role, ids in log if role == "target")  # noqa: E731
+    assert target_items(lock_log) == target_items(cont_log)
+    assert any(role == "target" and len(ids) < 4 for role, ids in lock_log)  # not gathered
+
+
+def test_a_round_never_splits_off_a_small_call():
+    # 8 per call; the target gathers a full call: whoever does not fit waits a round, no call of the rest
+    log = []
+    steps = [3 + i % 7 for i in range(60)]
+    done = {s.request.id: [x.text for x in s.steps]
+            for s in drive(make(60, steps), 8, **_scripted(log), min_target_batch=8, max_in_flight=16)}
+    plain = {s.request.id: [x.text for x in s.steps] for s in drive(make(60, steps), 8, **_scripted([]))}
+    assert done == plain
+    target = [len(ids) for role, ids in log if role == "target"]
+    assert all(n <= 8 for _, ids in log for n in [len(ids)])
+    assert sum(n < 8 for n in target) <= 2, target  # only the tail: nothing else could move
