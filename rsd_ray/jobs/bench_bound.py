@@ -74,3 +74,27 @@ def timings(runs: dict[str, list[dict]], clock: str) -> Timings:
                    med("draft", "draft"), runs["draft"][0]["steps"],
                    med("prm", "prm"), runs["prm"][0]["steps"],
                    rsd["steps_draft_accepted"] + rsd["steps_draft_rejected"], rsd["steps_target"])
+
+
+def catch_up(runs: dict[str, list[dict]], ideal_rsd_s: float) -> dict:
+    """What the bound leaves out that is measured: the target's context reading in rsd.
+
+    The target's forwards are timed apart (bench_timing.ForwardSplit): prefill (a prompt, accepted
+    draft steps caught up on, a step's first token) and one-token decode. In target-only a step
+    reads little context (its prompt once per request, spread over its steps); in rsd a target
+    step first reads the prompt and the draft steps accepted since the target last ran.
+    `excess_s` is rsd's prefill time beyond target-only's prefill per step, and
+    `efficiency_beyond_catch_up` is the efficiency with it taken off rsd's wall: what the rest of
+    the system reaches against the bound (a diagnostic; `efficiency` is the figure).
+    """
+    def med(mode: str, kind: str) -> float:
+        return statistics.median(r["target_forward_s"][kind] for r in runs[mode])
+    t_steps, r_steps = runs["target"][0]["steps_target"], runs["rsd"][0]["steps_target"]
+    per_step = med("target", "prefill") / t_steps
+    excess = med("rsd", "prefill") - r_steps * per_step
+    rsd_wall = statistics.median(r["wall_s"] for r in runs["rsd"])
+    return {mode: {"prefill_s": med(mode, "prefill"), "decode_s": med(mode, "decode"),
+                   "prefill_tokens": runs[mode][0]["target_forward_tokens"]["prefill"],
+                   "decode_tokens": runs[mode][0]["target_forward_tokens"]["decode"]} for mode in ("target", "rsd")} | {
+        "prefill_s_per_target_step": {"target": per_step, "rsd": med("rsd", "prefill") / r_steps},
+        "excess_s": excess, "efficiency_beyond_catch_up": ideal_rsd_s / (rsd_wall - excess)}

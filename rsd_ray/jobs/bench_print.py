@@ -17,6 +17,10 @@ def report(r: dict) -> None:
     print("speedup per repetition: " + ", ".join(f"{x:.2f}" for x in r["speedup_per_rep"]))
     print(f"on CPU time: speedup {r['cpu']['speedup']:.2f}x, ideal {r['cpu']['ideal_speedup']:.2f}x, "
           f"efficiency {r['cpu']['efficiency']:.2f}")
+    c = r["target_catch_up"]
+    print(f"target prefill per target step: {1e3 * c['prefill_s_per_target_step']['rsd']:.2f} ms in rsd, "
+          f"{1e3 * c['prefill_s_per_target_step']['target']:.2f} ms in target-only; rsd's excess {c['excess_s']:.2f} s, "
+          f"efficiency beyond it {c['efficiency_beyond_catch_up']:.2f}")
     for name, sc in r["schedules"].items():
         print(f"rsd {name}: {sc['wall_s']:.2f} s, {sc['rows_per_s']:.1f} rows/s, busy " +
               ", ".join(f"{k} {v:.2f}" for k, v in sc["busy_share"].items()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 
-from rsd_ray.jobs.bench_bound import bound, timings
+from rsd_ray.jobs.bench_bound import bound, catch_up, timings
 from rsd_ray.jobs.bench_checks import accuracy_gap, errors, inconsistent, schedules_differ
 from rsd_ray.jobs.bench_projection import projection
 from rsd_ray.jobs.bench_runs import MODES, SCHEDULES, SOLVED, measure
@@ -76,6 +76,7 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
         # each repetition's own target/rsd ratio (run back to back): the spread load from others causes
         "speedup_per_rep": [t["wall_s"] / r["wall_s"] for t, r in zip(runs["target"], runs["rsd"])],
         "rsd_role_s": rsd_roles(runs["rsd"]),
+        "target_catch_up": catch_up(runs, wall.ideal_rsd_s),
         # continuous rows/s over lock-step rows/s (the reference's schedule, same engines, same run)
         "vs_lockstep": median_wall(runs, "lockstep") / median_wall(runs, "rsd"),
         "vs_lockstep_per_rep": [lk["wall_s"] / r["wall_s"] for lk, r in zip(runs["lockstep"], runs["rsd"])],

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from rsd_ray.core.records import ScoreCall
-from rsd_ray.jobs.bench_timing import DraftLog, Timers, instrument
+from rsd_ray.jobs.bench_timing import DraftLog, ForwardSplit, Timers, instrument
 
 # Rotation order: drift on a shared machine hits every mode alike; "prm" follows
 # "draft" because it replays that repetition's draft steps.
@@ -25,16 +25,19 @@ SOLVED = ("target", "draft", "rsd")  # modes the backend solves (and whose answe
 SCHEDULES = {"continuous": "rsd", "lockstep": "lockstep"}  # rsd's two schedules: the bench mode of each
 
 
-def _timed(run: Callable[[], dict], timers: Timers) -> dict:
+def _timed(run: Callable[[], dict], timers: Timers, split: ForwardSplit | None = None) -> dict:
     timers.reset()
+    split = split or ForwardSplit()
+    split.reset()
     t0, c0 = time.perf_counter(), time.process_time()
     out = run()
     return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, **out,
             "role_wall_s": dict(timers.wall), "role_cpu_s": dict(timers.cpu),
-            "role_calls": dict(timers.calls), "role_items": dict(timers.items)}
+            "role_calls": dict(timers.calls), "role_items": dict(timers.items),
+            "target_forward_s": dict(split.seconds), "target_forward_tokens": dict(split.tokens)}
 
 
-def solve_once(backend, rows: list, cfg, mode: str, timers: Timers) -> dict:
+def solve_once(backend, rows: list, cfg, mode: str, timers: Timers, split: ForwardSplit | None = None) -> dict:
     from dataclasses import replace
 
     from rsd_ray.core.stats import Counters
@@ -51,7 +54,7 @@ def solve_once(backend, rows: list, cfg, mode: str, timers: Timers) -> dict:
             c += s.counters
         return {"steps": sum(len(s.steps) for s in done), "errors": sum(s.error is not None for s in done),
                 **c.as_dict(), "responses": {s.request.id: s.response for s in done}}
-    return _timed(run, timers)
+    return _timed(run, timers, split)
 
 
 def score_once(prm, calls: list[list[ScoreCall]], timers: Timers) -> dict:
@@ -69,7 +72,7 @@ def score_once(prm, calls: list[list[ScoreCall]], timers: Timers) -> dict:
     return _timed(run, timers)
 
 
-def rotation(backend, rows: list, cfg, timers: Timers, log: DraftLog) -> dict[str, dict]:
+def rotation(backend, rows: list, cfg, timers: Timers, log: DraftLog, split: ForwardSplit) -> dict[str, dict]:
     """One repetition of every mode, in MODES order."""
     out: dict[str, dict] = {}
     for mode in MODES:
@@ -77,19 +80,19 @@ def rotation(backend, rows: list, cfg, timers: Timers, log: DraftLog) -> dict[st
             out[mode] = score_once(backend.prm, log.calls or [], timers)
             continue
         log.calls = [] if mode == "draft" else None
-        out[mode] = solve_once(backend, rows, cfg, mode, timers)
+        out[mode] = solve_once(backend, rows, cfg, mode, timers, split)
     log.calls = None
     return out
 
 
 def measure(backend, rows: list, cfg, reps: int, warmup_rows: int, log=print) -> dict[str, list[dict]]:
     """A warm-up rotation (first calls, allocator, caches), then `reps` timed ones: every mode's runs."""
-    timers, draft_log = Timers(), DraftLog()
-    instrument(backend, timers, draft_log)
-    rotation(backend, rows[:warmup_rows], cfg, timers, draft_log)
+    timers, draft_log, split = Timers(), DraftLog(), ForwardSplit()
+    instrument(backend, timers, draft_log, split)
+    rotation(backend, rows[:warmup_rows], cfg, timers, draft_log, split)
     runs: dict[str, list[dict]] = {m: [] for m in MODES}
     for r in range(reps):
-        for mode, out in rotation(backend, rows, cfg, timers, draft_log).items():
+        for mode, out in rotation(backend, rows, cfg, timers, draft_log, split).items():
             runs[mode].append(out)
             log(f"rep {r + 1}/{reps} {mode}: {out['wall_s']:.2f}s wall, {out['cpu_s']:.2f}s cpu")
     return runs

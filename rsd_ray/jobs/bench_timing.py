@@ -54,7 +54,31 @@ class DraftLog:
         return logged
 
 
-def instrument(backend, timers: Timers, log: DraftLog) -> None:
+class ForwardSplit:
+    """The target model's forwards, timed apart: those that read context (prefill: a prompt, catch-up
+    with accepted draft steps, the first token of a step) and the one-token decode forwards."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.seconds = {"prefill": 0.0, "decode": 0.0}
+        self.tokens = {"prefill": 0, "decode": 0}  # prefill: real tokens (not padding); decode: rows fed, finished ones too
+
+    def wrap(self, forward: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            ids, mask = kwargs["input_ids"], kwargs["attention_mask"]
+            kind = "decode" if ids.shape[1] == 1 else "prefill"
+            t0 = time.perf_counter()
+            try:
+                return forward(*args, **kwargs)
+            finally:
+                self.seconds[kind] += time.perf_counter() - t0
+                self.tokens[kind] += int(mask[:, -ids.shape[1]:].sum()) if kind == "prefill" else ids.shape[0]
+        return timed
+
+
+def instrument(backend, timers: Timers, log: DraftLog, split: ForwardSplit | None = None) -> None:
     """Time every draft, target and PRM call (instance attributes shadow the methods); log the draft's.
 
     The log sits outside the draft's timer: building its records is not the draft's cost."""
@@ -63,3 +87,6 @@ def instrument(backend, timers: Timers, log: DraftLog) -> None:
         if engine is not None:
             setattr(engine, method, timers.wrap(role, getattr(engine, method)))
     backend.draft.generate_steps = log.wrap(backend.draft.generate_steps)
+    if split is not None:
+        model = backend.target.model
+        model.forward = split.wrap(model.forward)

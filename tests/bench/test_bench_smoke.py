@@ -52,6 +52,13 @@ def test_bench_speedup_is_bounded_by_costs_measured_apart(tmp_path, capsys):
     assert set(sc["lockstep"]["calls"]) == {"draft", "prm", "target"}
     # one process: the roles take turns, so their busy shares add up to at most the whole
     assert all(0 < sum(s["busy_share"].values()) <= 1 for s in sc.values())
+    # the target's context reading, timed apart: rsd's prefill beyond target-only's per step
+    c = r["target_catch_up"]
+    per = c["target"]["prefill_s"] / r["steps"]["target"]
+    assert abs(c["excess_s"] - (c["rsd"]["prefill_s"] - s["target"] * per)) < 1e-9
+    assert abs(c["efficiency_beyond_catch_up"] - ideal / (statistics.median(walls["rsd"]) - c["excess_s"])) < 1e-9
+    for mode in ("target", "rsd"):  # every token the target was fed is a prefill token or a decode row
+        assert c[mode]["prefill_tokens"] + c[mode]["decode_tokens"] >= r["tokens"][mode]["tokens_target"] > 0
     assert "PROJECTION" in r["projection"]["label"] and len(r["projection"]["setups"]) == 3
     out = capsys.readouterr().out
     assert "speedup (target-only wall / rsd wall)" in out and "efficiency" in out and "vs lock-step" in out
