@@ -113,3 +113,20 @@ def test_eval_grid_over_two_benchmark_sets_writes_one_table(tmp_path):
     assert "gsm8k/draft" in (out / "table.md").read_text()
     # a gsm8k row's id is its preset's id field, a math500 row's its unique_id
     assert pq.read_table(out / "math500" / "draft" / "results.parquet")["id"][0].as_py().startswith("test/")
+
+
+def test_schedule_flag_sets_run_schedule_and_lockstep_answers_as_continuous(tmp_path):
+    from rsd_ray.cli import _job_config, parser
+
+    args = parser().parse_args(["generate", "--schedule", "lockstep", "--output", str(tmp_path / "x")])
+    assert _job_config(args).run.schedule == "lockstep"
+    assert _job_config(parser().parse_args(["generate", "--output", "o"])).run.schedule == "continuous"
+    for schedule in ("continuous", "lockstep"):
+        assert main(["generate", "--backend", "local", "--limit", "12", "--schedule", schedule,
+                     "--set", "run.batch_size=4", "--output", str(tmp_path / schedule)]) == 0
+    read = {s: pq.read_table(tmp_path / s / "results.parquet").to_pydict() for s in ("continuous", "lockstep")}
+    assert read["lockstep"]["response"] == read["continuous"]["response"]
+    for a, b in zip(read["lockstep"]["steps"], read["continuous"]["steps"]):
+        # the same steps from the same source; rewards to float noise (the PRM's batches differ in padding)
+        assert [(x["text"], x["source"]) for x in a] == [(x["text"], x["source"]) for x in b]
+        assert all(abs((x["reward"] or 0) - (y["reward"] or 0)) < 1e-4 for x, y in zip(a, b))
