@@ -15,18 +15,20 @@ def calls_of(role: str, states: list[RequestState]) -> list[list]:
 
 
 def fill(role: str, states: list[RequestState], limit: int) -> tuple[list[RequestState], list[list]]:
-    """The states, oldest first, whose calls fit one engine call of `limit` (at least one state), and
-    their calls: the rest wait for the next call. Splitting instead would add a call of a few requests,
-    which costs about as much as a full one (per-call overheads, one decode loop as long as its longest)."""
-    taken, calls, n = [], [], 0
-    for s in states:
-        cs = calls_of(role, [s])[0]
-        if taken and n + len(cs) > limit:
-            break
-        taken.append(s)
-        calls.append(cs)
-        n += len(cs)
-    return taken, calls
+    """The states that go in this round's call for `role`, oldest first, and their calls; the rest wait.
+
+    States of one call each (rsd, target, draft: every mode but beam): the first `limit`. A
+    round that split them into a full call and a call of the few left over would pay nearly a
+    full call for those few (per-call overheads, one decode loop as long as its longest step);
+    waiting a round costs them nothing. States asking several calls (a beam's candidates) all
+    go, their calls chunked by the caller: they fill engine calls already, and holding some
+    back would only reshuffle full calls (and the batches' padding, in the last bits of the
+    logits a sampled beam draws from).
+    """
+    calls = calls_of(role, states)
+    if any(len(cs) > 1 for cs in calls):
+        return states, calls
+    return states[:max(1, limit)], calls[:max(1, limit)]
 
 
 def deliver(role: str, states: list[RequestState], calls: list[list], results: list) -> None:

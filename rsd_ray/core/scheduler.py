@@ -2,9 +2,9 @@
 
 Requests join as others finish (up to `batch_size` in flight) and leave the
 moment they finish; in each round every role gets one batched call with the
-requests that need it, at most `batch_size` calls, those that waited longest
-first (the rest wait a round: a split-off call of a few costs nearly a full
-one). The Ray coordinator follows the same protocol with
+requests that need it, at most `batch_size`, those that waited longest first
+(the rest wait a round: a split-off call of a few costs nearly a full one;
+core/batching.fill). The Ray coordinator follows the same protocol with
 its calls in flight at once; this one runs in one process (`--backend local`)
 and is what equivalence tests compare against. A state may make several calls
 in a turn (beam search): they go out flattened with every other state's, and
@@ -66,7 +66,7 @@ def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | N
             batch, per = fill(role, batch, batch_size)
             served = set(map(id, batch))  # to the back: who waited goes first next round
             active = [r for r in active if id(r) not in served] + batch
-            flat = [c for calls in per for c in calls]  # one state's calls may exceed batch_size (a wide beam)
+            flat = [c for calls in per for c in calls]  # beams' turns: several calls each, in calls of batch_size
             deliver(role, batch, per, [res for i in range(0, len(flat), batch_size)
                                        for res in engine(flat[i:i + batch_size])])
         if watch is not None:

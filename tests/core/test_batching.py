@@ -1,4 +1,4 @@
-"""Filling one engine call: whole states, oldest first, at most the call's size (a wide beam alone may pass it)."""
+"""Filling one round's engine call: the oldest single-call states up to its size; beams' turns all go."""
 
 from rsd_ray.core.batching import fill
 
@@ -6,7 +6,7 @@ from rsd_ray.core.batching import fill
 class Calls:
     """A state asking for `n` calls of the role this turn (a beam asks for several)."""
 
-    def __init__(self, name, n):
+    def __init__(self, name, n=1):
         self.name, self.n = name, n
 
     def step_calls(self):
@@ -15,15 +15,15 @@ class Calls:
     score_calls = step_calls
 
 
-def test_fill_takes_whole_states_in_order_up_to_the_limit():
-    states = [Calls("a", 3), Calls("b", 2), Calls("c", 1), Calls("d", 1)]
+def test_fill_takes_the_oldest_states_up_to_the_limit_and_the_rest_wait():
+    states = [Calls(c) for c in "abcdef"]
     taken, calls = fill("draft", states, 4)
-    assert [s.name for s in taken] == ["a"]  # b's two calls would make 5: b waits, and so does everyone after
-    assert calls == [["a.0", "a.1", "a.2"]]
-    taken, calls = fill("prm", states[1:], 4)
-    assert [s.name for s in taken] == ["b", "c", "d"] and sum(map(len, calls)) == 4
+    assert [s.name for s in taken] == ["a", "b", "c", "d"] and calls == [["a.0"], ["b.0"], ["c.0"], ["d.0"]]
+    taken, _ = fill("prm", states[4:], 4)
+    assert [s.name for s in taken] == ["e", "f"]
 
 
-def test_a_state_wider_than_the_call_still_goes_alone():
-    taken, calls = fill("draft", [Calls("wide", 9), Calls("b", 1)], 4)
-    assert [s.name for s in taken] == ["wide"] and len(calls[0]) == 9
+def test_beams_several_calls_each_all_go():
+    states = [Calls("a", 3), Calls("b", 2), Calls("c", 9), Calls("d", 2), Calls("e", 2)]
+    taken, calls = fill("draft", states, 4)  # more states than the limit, and more calls: all go
+    assert [s.name for s in taken] == ["a", "b", "c", "d", "e"] and list(map(len, calls)) == [3, 2, 9, 2, 2]
