@@ -11,7 +11,8 @@ and checks and times:
 2. PRM rewards from the cached engine against one whole-sequence forward;
 3. long contexts (~3.5k tokens, 64 requests; `--tiny`: short) with the KV the
    engine held and the device's peak memory against `rsd-ray plan`;
-4. throughput target-only against rsd at batch 64, with time per role;
+4. throughput target-only against rsd at batch 64, with time per role, and
+   rsd under the reference's lock-step rounds (same answers; `vs_lockstep`);
 5. the per-forward overhead on this device (`{role}.overhead_tokens`).
 
 Prints one JSON report (also written with `--output FILE`); exits 1 when a check fails.
@@ -172,15 +173,19 @@ def _throughput(cfg, engines, rows: int, steps_cap: bool) -> dict:
     backend = LocalBackend(64, engines.draft, engines.target, engines.prm, min_target_batch=cfg.run.target_gather(),
                            max_in_flight=cfg.run.in_flight_cap())
     out: dict = {"rows": rows}
-    for mode in ("target", "rsd"):
-        timed = _time_roles(backend)
+    answers = {}
+    for name, mode, b in (("target", "target", backend), ("rsd", "rsd", backend),
+                          ("lockstep", "rsd", replace(backend, lockstep=True))):  # the reference's rounds
+        timed = _time_roles(b)
         _sync()
         t0 = time.perf_counter()
-        states = backend.solve(make_states(problems, cfg, mode))
+        states = b.solve(make_states(problems, cfg, mode))
         _sync()
-        out[mode] = {"wall_s": round(time.perf_counter() - t0, 2), "role_s": {k: round(v, 2) for k, v in timed.items()},
+        out[name] = {"wall_s": round(time.perf_counter() - t0, 2), "role_s": {k: round(v, 2) for k, v in timed.items()},
                      "steps": sum(len(s.steps) for s in states), "errors": sum(bool(s.error) for s in states)}
-    out["ok"] = out["target"]["errors"] == out["rsd"]["errors"] == 0
+        answers[name] = {s.request.id: s.response for s in states}
+    out["vs_lockstep"] = round(out["lockstep"]["wall_s"] / out["rsd"]["wall_s"], 3)  # continuous rows/s over lock-step's
+    out["ok"] = out["target"]["errors"] == out["rsd"]["errors"] == 0 and answers["lockstep"] == answers["rsd"]
     return out
 
 

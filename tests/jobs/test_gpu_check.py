@@ -18,4 +18,6 @@ def test_check_gpu_tiny_passes_every_check(tmp_path, capsys):
     assert 0 < c["long_context"]["kv_held_gib"] <= c["long_context"]["kv_plan_gib"]
     t = c["throughput"]
     assert t["target"]["steps"] > 0 and t["rsd"]["role_s"]["prm"] > 0 and t["target"]["role_s"]["draft"] == 0
+    # lock-step wrote the same steps as continuous rsd (its answers are checked equal inside "ok")
+    assert t["lockstep"]["steps"] == t["rsd"]["steps"] and t["vs_lockstep"] > 0
     assert c["overhead_tokens"]["suggested_overhead_tokens"] >= 1
