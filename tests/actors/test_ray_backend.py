@@ -75,6 +75,19 @@ def test_ray_lockstep_matches_local_with_its_roles_taking_turns(ray_local, tp2_c
         assert sum(n for size, n in stats["batches"]["target"].items() if size < 8) >= 6, stats["batches"]
         # the roles take turns: their busy seconds add up to no more than the run
         assert set(stats["busy_s"]) == {"draft", "prm", "target"} and sum(stats["busy_s"].values()) <= wall
+
+        # while a pass runs, the coordinator answers the journal's progress(); a killed target rank is
+        # restarted through the same call path as the continuous coordinator's, and nothing changes
+        coord = backend.coordinators[0]
+        ref = coord.solve.remote(make_states(rows, cfg, "rsd"))
+        deadline, seen = time.monotonic() + 300, []
+        while not seen and time.monotonic() < deadline:
+            seen = ray.get(coord.progress.remote(), timeout=30)
+            time.sleep(0.05)
+        assert seen and {j["id"] for j in seen} <= {r.id for r in rows}
+        ray.kill(ray.get(backend.supervisor.view.remote())["target"][0].ranks[1], no_restart=True)
+        assert responses(ray.get(ref, timeout=600)) == responses(local_states)
+        assert ray.get(backend.supervisor.restart_count.remote()) == 1
     finally:
         backend.close()
 
