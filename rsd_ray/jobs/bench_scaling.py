@@ -19,7 +19,10 @@ random weights, reduced depth and head width), one torch thread:
 
 Engine and transformers runs alternate, medians of `--reps`, timed on the
 thread's CPU time (one torch thread: all the work; a shared machine's waits
-are not counted; `_wall` figures beside them); `engine_over_hf` is the
+are not counted; `_wall` figures beside them). With `--device cuda` (bf16 by
+default there) the models run on the GPU and the figures are wall time after
+the device's work is finished (`_cpu` figures beside them): the kernels, not
+the host, are what is measured; `engine_over_hf` is the
 engine's median over the faster of transformers' two caches (below 1: the
 engine is faster). `linear` is the per-token cost the least-squares line
 through the engine's equal-length costs predicts at each length (superlinear
@@ -45,6 +48,8 @@ from rsd_ray.standins.build import TOKENIZER_DIR
 
 
 def time_case(case: Case, reps: int) -> dict:
+    # clock index 0 = thread CPU time, 1 = wall: the headline figure is CPU time on the CPU, wall on a GPU
+    clocks = (("", 1), ("_cpu", 0)) if case.device.type == "cuda" else (("", 0), ("_wall", 1))
     phases = ["prefill"] if case.role == "prm" else ["decode", "prefill"]
     B, n = len(case.lengths), case.tokens
     out = {}
@@ -61,7 +66,7 @@ def time_case(case: Case, reps: int) -> dict:
                 runs["engine"].append(te), runs["hf_static"].append(ts), runs["hf_dynamic"].append(td)
         case.hf_impl("engine")
         res = {}
-        for clock_name, j in (("", 0), ("_wall", 1)):
+        for clock_name, j in clocks:
             ms = {k: statistics.median(t[j] for t in v) * 1e3 / (B * n) for k, v in runs.items()}
             best = min(ms["hf_static"], ms["hf_dynamic"])
             res |= {f"engine_ms_per_token{clock_name}": ms["engine"],
@@ -78,14 +83,18 @@ def time_case(case: Case, reps: int) -> dict:
 def profile_case(case: Case, top: int = 12) -> dict:
     from torch.profiler import ProfilerActivity, profile
 
+    gpu = case.device.type == "cuda"
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
     out = {}
     phases = [("prefill", case.engine_prefill)] + ([] if case.role == "prm" else [("decode", case.engine_decode)])
     for phase, fn in phases:
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile(activities=acts) as prof:
             fn()
-        ev = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
-        total = sum(e.self_cpu_time_total for e in ev) or 1
-        out[phase] = [{"op": e.key, "self_ms": e.self_cpu_time_total / 1e3, "share": e.self_cpu_time_total / total,
+        def self_us(e) -> float:  # where the time goes: the device's kernels on a GPU, the host's ops on a CPU
+            return e.self_device_time_total if gpu else e.self_cpu_time_total
+        ev = sorted(prof.key_averages(), key=self_us, reverse=True)
+        total = sum(map(self_us, ev)) or 1
+        out[phase] = [{"op": e.key, "self_ms": self_us(e) / 1e3, "share": self_us(e) / total,
                        "calls": e.count} for e in ev[:top]]
     return out
 
@@ -94,13 +103,15 @@ def summarise(cases: dict) -> dict:
     """engine_over_hf per role, batch, context and phase; per case, the least-squares line through
     the engine's equal-length costs of its role, batch and model (per-token cost linear in context)."""
     summary: dict = {}
+    def model_of(c: dict) -> tuple:
+        return c["role"], c["batch"], c["layers"], c["head_dim"], c.get("device", "cpu")
     for c in cases.values():
-        key = f"{c['role']} b{c['batch']} L{c['layers']}h{c['head_dim']}"
+        key = f"{c['role']} b{c['batch']} L{c['layers']}h{c['head_dim']}" + (
+            "" if c.get("device", "cpu") == "cpu" else f" {c['device']}")
         summary.setdefault(key, {})[c["context"]] = {p: round(c[p]["engine_over_hf"], 3)
                                                      for p in ("decode", "prefill") if p in c}
     for c in cases.values():
-        same = [o for o in cases.values() if o["context"].isdigit() and (o["role"], o["batch"], o["layers"],
-                o["head_dim"]) == (c["role"], c["batch"], c["layers"], c["head_dim"])]
+        same = [o for o in cases.values() if o["context"].isdigit() and model_of(o) == model_of(c)]
         if len(same) < 2:
             continue
         L = statistics.mean(c["lengths"])
@@ -126,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--label", default="", help="stored with each case (e.g. the commit measured)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (times the GPU's kernels: wall after a sync)")
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], help="default: float32 on cpu, bfloat16 on cuda")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     a.output.mkdir(parents=True, exist_ok=True)
@@ -135,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     contexts = [c for c in a.contexts.split(",") if c] + ([a.mixed] if a.mixed else [])
     longest = max(contexts, key=lambda c: max(map(int, c.split(":"))))
     for role in a.roles.split(","):
-        model, arch = build_model(role, a.layers, a.head_dim)  # one per role: its random init takes seconds
+        dtype = getattr(torch, a.dtype or ("bfloat16" if a.device.startswith("cuda") else "float32"))
+        model, arch = build_model(role, a.layers, a.head_dim, device=a.device, dtype=dtype)  # one per role
         for batch in map(int, a.batches.split(",")):
             for context in contexts:
                 case = Case(role, model, tok, lengths_for(context, batch), a.tokens)
@@ -145,11 +159,13 @@ def main(argv: list[str] | None = None) -> None:
                          else context, "lengths": case.lengths, "layers": a.layers, "head_dim": a.head_dim,
                          "heads": arch.num_attention_heads, "kv_heads": arch.num_key_value_heads,
                          "vocab": arch.vocab_size, "tokens": a.tokens, "reps": a.reps, "label": a.label,
+                         "device": a.device, "dtype": str(dtype).removeprefix("torch."),
                          "engine_attention": case.engine_impl, **res}
                 if context == longest and not a.no_profile:
                     entry["profile"] = profile_case(case)
                 entry["seconds"] = time.perf_counter() - t0
-                key = f"{role}|b{batch}|{entry['context']}|L{a.layers}h{a.head_dim}"
+                key = f"{role}|b{batch}|{entry['context']}|L{a.layers}h{a.head_dim}" + (
+                    "" if a.device == "cpu" else f"|{a.device}")
                 doc["cases"][key] = entry
                 print(key, {p: round(res[p]["engine_over_hf"], 3) for p in res},
                       {p: round(res[p]["engine_ms_per_token"], 4) for p in res}, flush=True)

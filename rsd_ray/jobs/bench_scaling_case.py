@@ -19,10 +19,12 @@ from rsd_ray.models.prm import ValueHeadPRM
 from rsd_ray.standins.shapes import STANDINS
 
 SHAPES = {"draft": "draft-1.5b", "target": "target-7b", "prm": "skywork-prm-7b"}
-STEP_A, STEP_B = "1" * 31, "2" * 31  # Qwen's tokenizer splits digits: 31 tokens, 32 with the step's end
 
 
 def clock() -> tuple[float, float]:
+    """(thread CPU seconds, wall seconds); on a GPU the device's queued work is finished first."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
     return time.thread_time(), time.perf_counter()
 
 
@@ -31,12 +33,13 @@ def since(t: tuple[float, float]) -> tuple[float, float]:
     return c - t[0], w - t[1]
 
 
-def build_model(role: str, layers: int, head_dim: int, seed: int = 0):
+def build_model(role: str, layers: int, head_dim: int, seed: int = 0, device: str = "cpu",
+                dtype: torch.dtype = torch.float32):
     arch = STANDINS[SHAPES[role]].arch.shrunk(layers, head_dim, False)
     torch.manual_seed(seed)
     cfg = Qwen2Config(**asdict(arch))
     cfg._attn_implementation = "sdpa"
-    model = (Qwen2Model if role == "prm" else Qwen2ForCausalLM)(cfg).eval()
+    model = (Qwen2Model if role == "prm" else Qwen2ForCausalLM)(cfg).eval().to(device=device, dtype=dtype)
     model.config._attn_implementation = "sdpa"
     return model, arch
 
@@ -58,8 +61,9 @@ class Case:
         self.prompts = [torch.randint(0, 150000, (n,), generator=g).tolist() for n in lengths]
         self.names = [f"r{i}" for i in range(len(lengths))]
         by_name = dict(zip(self.names, self.prompts))
+        self.device = next(model.parameters()).device
         if role == "prm":
-            head = torch.nn.Linear(model.config.hidden_size, 1)
+            head = torch.nn.Linear(model.config.hidden_size, 1).to(self.device, next(model.parameters()).dtype)
             self.engine = ValueHeadPRM(model, head, tok)
             self.engine.render_prompt = by_name.__getitem__
         else:
@@ -89,11 +93,12 @@ class Case:
                 e.generate_steps([StepCall(n, n, (), 1, 0, 0) for n in names])
         # left-padded [B, Lmax] as transformers' generate lays a batch out, cached up to the last token
         Lmax, B = max(self.lengths), len(self.lengths)
-        self.ids = torch.zeros((B, Lmax), dtype=torch.long)
-        self.mask = torch.zeros((B, Lmax), dtype=torch.long)
+        ids = torch.zeros((B, Lmax), dtype=torch.long)
+        mask = torch.zeros((B, Lmax), dtype=torch.long)
         for i, p in enumerate(self.prompts):
-            self.ids[i, Lmax - len(p):] = torch.tensor(p)
-            self.mask[i, Lmax - len(p):] = 1
+            ids[i, Lmax - len(p):] = torch.tensor(p)
+            mask[i, Lmax - len(p):] = 1
+        self.ids, self.mask = ids.to(self.device), mask.to(self.device)
         self.kv = []
         rows = [e.arena.gather([e.states[n].slot], Lmax - 1, 0).layers for n in self.names]
         for layer in range(len(rows[0])):
@@ -127,7 +132,8 @@ class Case:
 
     def engine_prefill(self) -> float:
         self.flip ^= 1
-        step = STEP_A if self.flip else STEP_B
+        # a step of `tokens` new tokens: Qwen's tokenizer splits digits, one token each, plus the step's end
+        step = ("1" if self.flip else "2") * (self.tokens - 1)
         t = clock()
         if self.role == "prm":
             out = self.engine.score([ScoreCall(n, n, (step,)) for n in self.names])
