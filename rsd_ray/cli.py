@@ -135,25 +135,14 @@ def _crashed(e: Exception, args) -> int:
     return 1
 
 
-def _job_config(args):
-    """generate, eval, synth: the config with --backend and --schedule applied, torch's threads set as
-    run.threads asks."""
-    from rsd_ray.config import load_config, with_value
+def job_config(args):
+    from rsd_ray.jobs.job_config import job_config as of_args  # here: `rsd-ray --help` loads no config code
 
-    cfg = load_config(args.config, args.overrides)
-    if args.backend:  # validated with it: what is checked per backend is checked for this one
-        cfg = with_value(cfg, "run.backend", args.backend)
-    if args.schedule:
-        cfg = with_value(cfg, "run.schedule", args.schedule)
-    if cfg.run.threads:
-        import torch
-
-        torch.set_num_threads(cfg.run.threads)
-    return cfg
+    return of_args(args)
 
 
 def _generate(args) -> int:
-    cfg = _job_config(args)
+    cfg = job_config(args)
     from rsd_ray.jobs.generate import run_generate
 
     run_generate(cfg, args.output, args.input, args.dataset, args.mode, args.limit)
@@ -161,7 +150,7 @@ def _generate(args) -> int:
 
 
 def _eval(args) -> int:
-    cfg = _job_config(args)
+    cfg = job_config(args)
     from rsd_ray.jobs.evaluate import run_eval
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -170,7 +159,7 @@ def _eval(args) -> int:
 
 
 def _synth(args) -> int:
-    cfg = _job_config(args)
+    cfg = job_config(args)
     from rsd_ray.jobs.synth import run_synth
 
     run_synth(cfg, args.output, args.input, args.dataset, args.mode, args.samples, args.keep,

@@ -32,7 +32,7 @@ from rsd_ray.core.weighting import Weighting
 
 Mode = Literal["rsd", "draft", "target"]
 Role = Literal["draft", "prm", "target"]
-MODES: tuple[str, ...] = get_args(Mode)
+REQUEST_MODES: tuple[str, ...] = get_args(Mode)  # which models a request uses (the runner's MODES table: jobs' modes)
 
 
 @dataclass
@@ -58,8 +58,8 @@ class TurnState(ABC):
     seq: int = 0  # its row's place in this run's input order (the online budget's windows: core/budget.py)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.mode not in REQUEST_MODES:
+            raise ValueError(f"mode must be one of {', '.join(REQUEST_MODES)}, got {self.mode!r}")
 
     # -- what to do next -------------------------------------------------------
     @property

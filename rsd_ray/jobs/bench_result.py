@@ -12,7 +12,7 @@ import statistics
 from rsd_ray.jobs.bench_bound import bound, catch_up, timings
 from rsd_ray.jobs.bench_checks import accuracy_gap, errors, inconsistent, schedules_differ
 from rsd_ray.jobs.bench_projection import projection
-from rsd_ray.jobs.bench_runs import MODES, SCHEDULES, SOLVED, measure
+from rsd_ray.jobs.bench_runs import ROTATION, SCHEDULES, SOLVED, measure
 
 ROLES = ("draft", "prm", "target")
 
@@ -52,7 +52,7 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
     runs = measure(backend, rows, cfg, reps, warmup_rows, log)
     if reason := errors(runs) or inconsistent(runs) or schedules_differ(runs):
         raise Refused(reason)
-    first = {m: runs[m][0] for m in MODES}
+    first = {m: runs[m][0] for m in ROTATION}
     acc = accuracy(cfg, rows, first)
     if reason := accuracy_gap(acc):
         raise Refused(reason)
@@ -65,11 +65,11 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
         "rows": len(rows), "batch_size": cfg.run.batch_size, "min_target_batch": cfg.run.target_gather(),
         "max_in_flight": cfg.run.in_flight_cap(), "reps": reps, "warmup_rows": warmup_rows,
         "delta": cfg.rsd.delta, "weighting": cfg.rsd.weighting,
-        "wall_s": {m: [r["wall_s"] for r in runs[m]] for m in MODES},
-        "cpu_s": {m: [r["cpu_s"] for r in runs[m]] for m in MODES},
+        "wall_s": {m: [r["wall_s"] for r in runs[m]] for m in ROTATION},
+        "cpu_s": {m: [r["cpu_s"] for r in runs[m]] for m in ROTATION},
         # what priced the bound, per repetition: each role's engine seconds in its own run
         "engine_s": {m: [r["role_wall_s"].get(m, 0.0) for r in runs[m]] for m in ROLES},
-        "median_wall_s": {m: median_wall(runs, m) for m in MODES},
+        "median_wall_s": {m: median_wall(runs, m) for m in ROTATION},
         "accuracy": acc,
         **wall.as_dict(),
         "cpu": cpu.as_dict(),  # the same on process CPU time: less moved by other load on a shared machine
@@ -83,11 +83,11 @@ def bench(cfg, rows: list, reps: int, warmup_rows: int, log=print) -> dict:
         "schedules": schedules(runs, len(rows)),
         "acceptance_rate": acceptance,
         "target_step_share": rsd["steps_target"] / (rsd["steps_draft_accepted"] + rsd["steps_target"]),
-        "steps": {m: first[m]["steps"] for m in MODES},
+        "steps": {m: first[m]["steps"] for m in ROTATION},
         "rsd_steps": {"draft_accepted": rsd["steps_draft_accepted"], "draft_rejected": rsd["steps_draft_rejected"],
                       "target": rsd["steps_target"]},
-        "role_calls": {m: first[m]["role_calls"] for m in MODES},
-        "role_items": {m: first[m]["role_items"] for m in MODES},
+        "role_calls": {m: first[m]["role_calls"] for m in ROTATION},
+        "role_items": {m: first[m]["role_items"] for m in ROTATION},
         "tokens": tokens,
         "params": {"draft": sizes.draft, "target": sizes.target, "prm": sizes.prm},
         "identical_to_target": sum(rsd["responses"][k] == v for k, v in first["target"]["responses"].items()),

@@ -20,7 +20,7 @@ from rsd_ray.jobs.bench_timing import DraftLog, ForwardSplit, Timers, instrument
 
 # Rotation order: drift on a shared machine hits every mode alike; "prm" follows
 # "draft" because it replays that repetition's draft steps.
-MODES = ("target", "draft", "prm", "rsd", "lockstep")
+ROTATION = ("target", "draft", "prm", "rsd", "lockstep")
 SOLVED = ("target", "draft", "rsd")  # modes the backend solves (and whose answers are graded)
 SCHEDULES = {"continuous": "rsd", "lockstep": "lockstep"}  # rsd's two schedules: the bench mode of each
 
@@ -73,9 +73,9 @@ def score_once(prm, calls: list[list[ScoreCall]], timers: Timers) -> dict:
 
 
 def rotation(backend, rows: list, cfg, timers: Timers, log: DraftLog, split: ForwardSplit) -> dict[str, dict]:
-    """One repetition of every mode, in MODES order."""
+    """One repetition of every mode, in ROTATION order."""
     out: dict[str, dict] = {}
-    for mode in MODES:
+    for mode in ROTATION:
         if mode == "prm":
             out[mode] = score_once(backend.prm, log.calls or [], timers)
             continue
@@ -90,7 +90,7 @@ def measure(backend, rows: list, cfg, reps: int, warmup_rows: int, log=print) ->
     timers, draft_log, split = Timers(), DraftLog(), ForwardSplit()
     instrument(backend, timers, draft_log, split)
     rotation(backend, rows[:warmup_rows], cfg, timers, draft_log, split)
-    runs: dict[str, list[dict]] = {m: [] for m in MODES}
+    runs: dict[str, list[dict]] = {m: [] for m in ROTATION}
     for r in range(reps):
         for mode, out in rotation(backend, rows, cfg, timers, draft_log, split).items():
             runs[mode].append(out)

@@ -22,10 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from rsd_ray.config import Config, ConfigError, load_config, with_value
+from rsd_ray.config import Config, ConfigError, with_value
 from rsd_ray.core.calibration import draft_rewards, estimated_share, pick_delta, share_curve
 from rsd_ray.jobs.backends import open_backend
 from rsd_ray.jobs.errors import JobError
+from rsd_ray.jobs.job_config import job_config
 from rsd_ray.jobs.inputs import load_rows, resolve_input
 from rsd_ray.jobs.output_dir import check_output
 from rsd_ray.runner.atomic import write_json
@@ -110,13 +111,7 @@ def calibrate(cfg: Config, budget: float, input_path: str | None = None, dataset
 
 def main(args: argparse.Namespace) -> int:
     try:
-        cfg = load_config(args.config, args.overrides)
-        if args.backend:
-            cfg = with_value(cfg, "run.backend", args.backend)
-        if cfg.run.threads:
-            import torch
-
-            torch.set_num_threads(cfg.run.threads)
+        cfg = job_config(args)
         check_output(args.output)
         result = calibrate(cfg, args.target_budget, args.input, args.dataset, args.limit, args.calibration_rows,
                            args.calibration_fraction, verify=not args.no_verify)

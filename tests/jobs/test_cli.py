@@ -116,11 +116,12 @@ def test_eval_grid_over_two_benchmark_sets_writes_one_table(tmp_path):
 
 
 def test_schedule_flag_sets_run_schedule_and_lockstep_answers_as_continuous(tmp_path):
-    from rsd_ray.cli import _job_config, parser
+    from rsd_ray.cli import parser
+    from rsd_ray.jobs.job_config import job_config
 
     args = parser().parse_args(["generate", "--schedule", "lockstep", "--output", str(tmp_path / "x")])
-    assert _job_config(args).run.schedule == "lockstep"
-    assert _job_config(parser().parse_args(["generate", "--output", "o"])).run.schedule == "continuous"
+    assert job_config(args).run.schedule == "lockstep"
+    assert job_config(parser().parse_args(["generate", "--output", "o"])).run.schedule == "continuous"
     for schedule in ("continuous", "lockstep"):
         assert main(["generate", "--backend", "local", "--limit", "12", "--schedule", schedule,
                      "--set", "run.batch_size=4", "--output", str(tmp_path / schedule)]) == 0
