@@ -24,16 +24,16 @@ from rsd_ray.core.admission import Admission
 from rsd_ray.core.batching import calls_of, deliver
 from rsd_ray.core.budget import BudgetGate
 from rsd_ray.core.journal import snapshot
-from rsd_ray.core.request import RequestState
+from rsd_ray.core.request import TurnState
 
 
 @dataclass
 class _Group:  # the states of one solve() call: its caller waits until all of them are finished
     size: int
-    finished: list[RequestState] = field(default_factory=list)
+    finished: list[TurnState] = field(default_factory=list)
     event: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def add(self, s: RequestState) -> None:
+    def add(self, s: TurnState) -> None:
         self.finished.append(s)
         if len(self.finished) == self.size:
             self.event.set()
@@ -59,7 +59,7 @@ class Coordinator:
     def set_gate(self, gate: BudgetGate | None) -> None:  # the online target budget of the pass starting now
         self.adm.gate = gate
 
-    async def solve(self, states: list[RequestState], budgeted: bool = False) -> list[RequestState]:
+    async def solve(self, states: list[TurnState], budgeted: bool = False) -> list[TurnState]:
         if budgeted and self.adm.gate is None:  # restarted mid-pass (Ray re-sent the call): the budget died
             self._failure = RoleFailed("coordinator", self.index, 1, "restarted during a pass with a target budget")
         if self._failure is None:
@@ -88,7 +88,7 @@ class Coordinator:
             f.done() or f.set_result(None)
         self._moved.clear()
 
-    def _route(self, s: RequestState) -> None:
+    def _route(self, s: TurnState) -> None:
         if not s.done and s.need not in self._queues:
             s.fail(f"needs the {s.need} role, which this run did not start")
         if not s.done:
@@ -99,7 +99,7 @@ class Coordinator:
             self.calls.release(s.release_ids())
         self._group_of.pop(id(s)).add(s)
 
-    async def _take(self, role: str) -> tuple[list[RequestState], list[list]]:
+    async def _take(self, role: str) -> tuple[list[TurnState], list[list]]:
         """The next batch and its calls (filled by calls: a beam makes several); the target's may gather."""
         q = self._queues[role]
         # one worker of a role takes at a time: target replicas would split the requests gathered

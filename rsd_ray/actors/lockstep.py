@@ -24,7 +24,7 @@ from rsd_ray.actors.calls import ReplicaCalls
 from rsd_ray.actors.metrics import CallMetrics
 from rsd_ray.actors.tp_group import Replica
 from rsd_ray.core.journal import snapshot
-from rsd_ray.core.request import RequestState
+from rsd_ray.core.request import TurnState
 from rsd_ray.core.scheduler import drive
 
 
@@ -43,7 +43,7 @@ class LockstepCoordinator:
     def set_gate(self, gate) -> None:  # config validation refuses a target budget under lockstep
         assert gate is None, "run.schedule lockstep takes no target budget"
 
-    async def solve(self, states: list[RequestState], budgeted: bool = False) -> list[RequestState]:
+    async def solve(self, states: list[TurnState], budgeted: bool = False) -> list[TurnState]:
         loop = asyncio.get_running_loop()
         engines = {role: self._engine(role, loop) for role in self.calls.replicas}
         async with self._solving:
@@ -73,7 +73,7 @@ class LockstepCoordinator:
             return out
         return await asyncio.gather(*(one(i, c) for i, c in enumerate(chunks)))
 
-    def _watch(self, active: list[RequestState]) -> None:  # snapshots for the journal, twice a second at most
+    def _watch(self, active: list[TurnState]) -> None:  # snapshots for the journal, twice a second at most
         if time.perf_counter() - self._watched >= 0.5:
             self._progress, self._watched = list(filter(None, map(snapshot, active))), time.perf_counter()
 

@@ -39,7 +39,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from rsd_ray.core.budget import BudgetGate
-from rsd_ray.core.request import RequestState
+from rsd_ray.core.request import TurnState
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Admission:
     most_live: int = 0  # stats: the most requests in flight at once
     forced: int = 0  # stats: target calls under min_target_batch because nothing else could move
     _pending: deque = field(default_factory=deque)
-    _by_id: dict[str, RequestState] = field(default_factory=dict)  # request id -> its newest state
+    _by_id: dict[str, TurnState] = field(default_factory=dict)  # request id -> its newest state
 
     def __post_init__(self) -> None:
         self.cap = max(self.batch_size, self.cap)
@@ -79,7 +79,7 @@ class Admission:
         if self.gate is not None:  # input order: the lowest waiting row's windows are always in flight
             self._pending = deque(sorted(self._pending, key=lambda s: s.seq))
 
-    def admit(self) -> list[RequestState]:
+    def admit(self) -> list[TurnState]:
         """The requests that start now, in order; a failed one is done already (hand it back)."""
         out = []
         if self.lockstep and self.live:
@@ -99,11 +99,11 @@ class Admission:
             out.append(s)
         return out
 
-    def newest(self) -> list[RequestState]:
+    def newest(self) -> list[TurnState]:
         """Every request added and not finished (its newest state): the journal's subjects."""
         return list(self._by_id.values())
 
-    def held(self) -> RequestState | None:
+    def held(self) -> TurnState | None:
         """The request the gate holds back while nothing is in flight (a bug, never a wait)."""
         return self._pending[0] if self._pending and not self.live else None
 
@@ -114,7 +114,7 @@ class Admission:
     def leave(self, role: str) -> None:
         self.owned[role] -= 1
 
-    def finish(self, s: RequestState) -> bool:
+    def finish(self, s: TurnState) -> bool:
         """An admitted request is done; True if it is its id's newest state (it may release the id)."""
         self.live -= 1
         return self._finished(s)
@@ -133,7 +133,7 @@ class Admission:
         moving = self.live - self.owned["target"]
         return moving if self.gathering and moving > 0 else self.live
 
-    def _finished(self, s: RequestState) -> bool:
+    def _finished(self, s: TurnState) -> bool:
         """A superseded state neither reports to the gate nor releases: its newer one will."""
         if self._by_id.get(s.request.id) is not s:
             return False

@@ -6,15 +6,15 @@ fill engine calls by calls, not by requests, and slice the results back in order
 
 from __future__ import annotations
 
-from rsd_ray.core.request import RequestState
+from rsd_ray.core.request import TurnState
 
 
-def calls_of(role: str, states: list[RequestState]) -> list[list]:
+def calls_of(role: str, states: list[TurnState]) -> list[list]:
     """Each state's calls for `role` this turn."""
     return [s.score_calls() if role == "prm" else s.step_calls() for s in states]
 
 
-def fill(role: str, states: list[RequestState], limit: int) -> tuple[list[RequestState], list[list]]:
+def fill(role: str, states: list[TurnState], limit: int) -> tuple[list[TurnState], list[list]]:
     """The states that go in this round's call for `role`, oldest first, and their calls; the rest wait.
 
     States of one call each (rsd, target, draft: every mode but beam): the first `limit`. A
@@ -31,7 +31,7 @@ def fill(role: str, states: list[RequestState], limit: int) -> tuple[list[Reques
     return states[:max(1, limit)], calls[:max(1, limit)]
 
 
-def deliver(role: str, states: list[RequestState], calls: list[list], results: list) -> None:
+def deliver(role: str, states: list[TurnState], calls: list[list], results: list) -> None:
     """Hand each state its own slice of the flat results, in order."""
     at = 0
     for s, cs in zip(states, calls):

@@ -24,23 +24,23 @@ from rsd_ray.core.admission import Admission
 from rsd_ray.core.batching import deliver, fill
 from rsd_ray.core.budget import BudgetGate
 from rsd_ray.core.records import ScoreCall, ScoreResult, StepCall, StepResult
-from rsd_ray.core.request import RequestState
+from rsd_ray.core.request import TurnState
 
 Generate = Callable[[list[StepCall]], list[StepResult]]
 Score = Callable[[list[ScoreCall]], list[ScoreResult]]
 
 
-def drive(requests: Iterable[RequestState], batch_size: int, draft: Generate | None = None,
+def drive(requests: Iterable[TurnState], batch_size: int, draft: Generate | None = None,
           target: Generate | None = None, prm: Score | None = None,
           release: Callable[[list[str]], None] | None = None,
           min_target_batch: int = 1, max_in_flight: int = 0, gate: BudgetGate | None = None,
-          watch: Callable[[list[RequestState]], None] | None = None,
-          lockstep: bool = False) -> Iterator[RequestState]:
+          watch: Callable[[list[TurnState]], None] | None = None,
+          lockstep: bool = False) -> Iterator[TurnState]:
     """Run every request to its end; yields each as soon as it finishes. `watch` sees the requests
     in flight after every round (the step journal). `lockstep`: the reference's rounds (admission.py)."""
     adm = Admission(batch_size, max_in_flight, min_target_batch, gate, lockstep)  # callers pass RunConfig.in_flight_cap()
     adm.add(requests)
-    active: list[RequestState] = []
+    active: list[TurnState] = []
     engines = {"draft": draft, "prm": prm, "target": target}
     while True:
         adm.owned = Counter(r.need for r in active)
