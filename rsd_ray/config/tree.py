@@ -111,7 +111,9 @@ class RunConfig:
     sd_target: bool = False  # set by the Ray backend when sd runs: target actors also hold the draft
 
     def target_gather(self) -> int:
-        """min_target_batch resolved: requests gathered per target call."""
+        """min_target_batch resolved: requests gathered per target call (lock-step gathers none)."""
+        if self.schedule == "lockstep":
+            return 1
         return min(self.min_target_batch or max(1, self.batch_size // 2), self.batch_size)  # never over a call
 
     def in_flight_cap(self) -> int:

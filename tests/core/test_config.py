@@ -70,6 +70,8 @@ def test_target_gather_defaults_to_half_the_batch_and_sets_the_in_flight_cap():
     assert (run.target_gather(), run.in_flight_cap()) == (48, 80)
     run = load_config(overrides=["run.batch_size=8", "run.min_target_batch=20"]).run
     assert run.target_gather() == 8  # never more than one call holds
+    run = load_config(overrides=["run.batch_size=64", "run.min_target_batch=48", "run.schedule=lockstep"]).run
+    assert (run.target_gather(), run.in_flight_cap()) == (1, 64)  # static batches: nothing parks, `plan` sees 64
     with pytest.raises(ConfigError):
         load_config(overrides=["run.max_in_flight=-1"])
 
