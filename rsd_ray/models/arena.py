@@ -69,41 +69,49 @@ class KVArena:
         first = self.pool.k[0][0]
         B, H, D, dev = len(slots), first.shape[1], first.shape[3], first.device
         shape = (B, H, cached + gather_room(extra), D)
-        if right is None:  # every row's blocks 0 .. nb-1 to columns [0, nb x BLOCK): one index per chunk
+        # every block the batch reads, in row order: one index_select per layer and pool chunk, then
+        # one strided copy to the batch's columns (per row for row groups, whose rows end at `cached`)
+        if right is None:
             nb = blocks_for(cached)
             ids = self._table(slots, nb).flatten()
-            rows = torch.arange(B).repeat_interleave(nb)
-            cols = torch.arange(nb).repeat(B)
-            parts = [(i, (rows if m is None else rows[m]).to(dev), (cols if m is None else cols[m]).to(dev),
-                      local.to(dev)) for i, m, local in self.pool.split(ids)]
-        else:  # per row, its own blocks to columns from cached - its length (row groups, kv.pack)
-            spans = []
-            for r, (s, (c, lo)) in enumerate(zip(slots, right)):
-                nr = blocks_for(c)
-                ids = self._table([s], nr).flatten()
-                spans.append((r, cached - c, lo, nr,
-                              [(i, (torch.arange(nr) if m is None else torch.arange(nr)[m]).to(dev), local.to(dev))
-                               for i, m, local in self.pool.split(ids)] if nr else []))
+        else:
+            nbs = [blocks_for(c) for c, _ in right]
+            ids = torch.cat([self._table([s], n).flatten() for s, n in zip(slots, nbs)])
+        parts = [(i, m, local.to(dev)) for i, m, local in self.pool.split(ids)]
+        if parts[0][1] is not None:  # several chunks: where each block sits in chunk order (for _select)
+            order = torch.cat([m.nonzero().flatten() for _, m, _ in parts])
+            parts[0] = (*parts[0], torch.empty_like(order).scatter_(0, order, torch.arange(len(order))).to(dev))
         layers = []
         for k, v in zip(self.pool.k, self.pool.v):
             ks, vs = first.new_empty(shape), first.new_empty(shape)
-            if right is None:
-                kb = ks[:, :, : nb * BLOCK].view(B, H, nb, BLOCK, D)
-                vb = vs[:, :, : nb * BLOCK].view(B, H, nb, BLOCK, D)
-                for i, r, c, local in parts:
-                    kb[r, :, c] = k[i][local]
-                    vb[r, :, c] = v[i][local]
-            else:
-                for r, shift, lo, nr, row_parts in spans:
-                    ks[r, :, lo: shift] = 0  # read (and masked) by the row's group: finite
-                    vs[r, :, lo: shift] = 0
-                    kb = ks[r, :, shift: shift + nr * BLOCK].view(H, nr, BLOCK, D)
-                    vb = vs[r, :, shift: shift + nr * BLOCK].view(H, nr, BLOCK, D)
-                    for i, c, local in row_parts:
-                        kb[:, c] = k[i][local].transpose(0, 1)
-                        vb[:, c] = v[i][local].transpose(0, 1)
+            for chunks, out in ((k, ks), (v, vs)):
+                blocks = self._select(chunks, parts, len(ids))
+                if right is None:
+                    out[:, :, : nb * BLOCK].view(B, H, nb, BLOCK, D).copy_(
+                        blocks.view(B, nb, H, BLOCK, D).transpose(1, 2))
+                    continue
+                a = 0
+                for r, (n, (c, lo)) in enumerate(zip(nbs, right)):
+                    shift = cached - c
+                    out[r, :, lo: shift] = 0  # read (and masked) by the row's group: finite
+                    out[r, :, shift: shift + n * BLOCK].view(H, n, BLOCK, D).copy_(blocks[a: a + n].transpose(0, 1))
+                    a += n
             layers.append(GrowingLayer(extra, ks, vs, length=cached, limit=self.limit))
         return GrowingCache(layers)
+
+    @staticmethod
+    def _select(chunks: list[torch.Tensor], parts, n: int) -> torch.Tensor:
+        """[n, heads, BLOCK, dim]: the blocks `parts` name (per chunk: its index, where its blocks go, their
+        ids in it). From several chunks: each chunk's blocks into its own range of a buffer (`parts` in
+        chunk order), then one index_select back into place (index_copy_ per chunk measured 5x slower)."""
+        if len(parts) == 1 and parts[0][1] is None:
+            return chunks[parts[0][0]].index_select(0, parts[0][2])
+        by_chunk = chunks[0].new_empty((n, *chunks[0].shape[1:]))
+        a = 0
+        for i, _, local, *_ in parts:
+            torch.index_select(chunks[i], 0, local, out=by_chunk[a: a + len(local)])
+            a += len(local)
+        return by_chunk.index_select(0, parts[0][3])
 
     def store(self, cache: "GrowingCache", rows: list[int], starts: list[int], counts: list[int],
               slots: list[int], dest: list[int]) -> None:

@@ -67,15 +67,16 @@ class BlockPool:
         self.total += size
 
     def split(self, ids: torch.Tensor):
-        """Per chunk holding some of `ids` (a CPU long tensor): (chunk index, mask over ids, local ids)."""
-        starts = torch.tensor(self.starts)
-        chunk = torch.searchsorted(starts, ids, right=True) - 1
+        """Per chunk holding some of `ids` (a CPU long tensor): (chunk index, mask over ids or None when
+        all of them are in it, their ids local to the chunk)."""
         if len(self.starts) == 1:
             yield 0, None, ids
             return
-        for i in torch.unique(chunk).tolist():
-            m = chunk == i
-            yield i, m, ids[m] - self.starts[i]
+        chunk = torch.searchsorted(torch.tensor(self.starts), ids, right=True) - 1
+        present = torch.unique(chunk).tolist()
+        for i in present:
+            m = None if len(present) == 1 else chunk == i
+            yield i, m, (ids if m is None else ids[m]) - self.starts[i]
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for chunks in (*self.k, *self.v) for t in chunks)
