@@ -111,7 +111,7 @@ def kv_bytes_per_rank(cfg: Config, role: str, m: ModelConfig, a: Arch) -> float:
     """What the engine allocates at most (models/kv_sizes.py): the paged arena (every request in
     flight holding the blocks of the longest request, the pool grown by its rule), one batch cache
     gathered from it with its growth, and the transient copy of one layer while the batch cache grows
-    (the pool grows by a chunk, copying nothing, which the max also covers)."""
+    (the pool grows by adding a chunk: nothing is copied)."""
     if m.kv_cache_gb is not None:
         return m.kv_cache_gb * GB
     slot = 2 * a.kv_heads // m.tp * a.head_dim * BYTES[m.dtype]  # keys + values of one token, one layer
@@ -119,7 +119,7 @@ def kv_bytes_per_rank(cfg: Config, role: str, m: ModelConfig, a: Arch) -> float:
     # every request in flight holds its row, parked ones (waiting for a gathered target call) included
     arena = most_blocks(cfg.run.in_flight_cap() * cfg.run.coordinators, t) * BLOCK * slot
     batch = cfg.run.batch_size * most_batch_length(t, a.context) * slot
-    return a.layers * (arena + batch) + max(arena, batch)
+    return a.layers * (arena + batch) + batch
 
 
 def plan(cfg: Config, roles: tuple[str, ...] = ("draft", "prm", "target")) -> dict:
