@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rsd_ray.cluster.placement import rank_bundle
 from rsd_ray.config import Config, ModelConfig
-from rsd_ray.models.kv_sizes import most_batch_length, most_length, most_rows
+from rsd_ray.models.kv_sizes import BLOCK, most_batch_length, most_blocks
 
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 GB = 1024**3
@@ -108,17 +108,18 @@ def tokens_per_request(cfg: Config, role: str, a: Arch) -> int:
 
 
 def kv_bytes_per_rank(cfg: Config, role: str, m: ModelConfig, a: Arch) -> float:
-    """What the engine allocates at most (models/kv_sizes.py): the arena (rows rounded up, columns
-    doubled up to the context), one batch cache gathered from it with its growth, and the transient
-    copy of one layer while either grows."""
+    """What the engine allocates at most (models/kv_sizes.py): the paged arena (every request in
+    flight holding the blocks of the longest request, the pool grown by its rule), one batch cache
+    gathered from it with its growth, and the transient copy of one layer while the batch cache grows
+    (the pool grows by adding a chunk: nothing is copied)."""
     if m.kv_cache_gb is not None:
         return m.kv_cache_gb * GB
     slot = 2 * a.kv_heads // m.tp * a.head_dim * BYTES[m.dtype]  # keys + values of one token, one layer
     t = tokens_per_request(cfg, role, a)
     # every request in flight holds its row, parked ones (waiting for a gathered target call) included
-    arena = most_rows(cfg.run.in_flight_cap() * cfg.run.coordinators) * most_length(t, a.context) * slot
+    arena = most_blocks(cfg.run.in_flight_cap() * cfg.run.coordinators, t) * BLOCK * slot
     batch = cfg.run.batch_size * most_batch_length(t, a.context) * slot
-    return a.layers * (arena + batch) + max(arena, batch)
+    return a.layers * (arena + batch) + batch
 
 
 def plan(cfg: Config, roles: tuple[str, ...] = ("draft", "prm", "target")) -> dict:

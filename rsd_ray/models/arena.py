@@ -1,146 +1,139 @@
-"""Every live request's KV cache in one arena per model: one row (slot) per request, per layer.
+"""Every live request's KV cache in one paged arena per model: a block table per request (slot).
 
-A batched call gathers its requests' rows (kv.py lays them out) and stores
-each request's new tokens back, one scatter per layer; rows and length grow
-by the rules `rsd-ray plan` reads too (models/kv_sizes.py).
+A request's positions live in fixed-size blocks (models/block_pool.py) taken as
+its cached length grows and given back when it is released, so the arena holds
+about the sum of the live requests' own contexts, rounded up to blocks, not
+(requests x the longest). A batched call gathers its requests' blocks into one
+contiguous batch cache (kv.py lays it out) and stores each request's new tokens
+back, one scatter per layer and pool chunk; the pool grows by the rules `rsd-ray
+plan` reads too (models/kv_sizes.py).
 """
 
 from __future__ import annotations
 
 import torch
 
+from rsd_ray.models.block_pool import ZERO, BlockPool
 from rsd_ray.models.decode_cache import GrowingCache, GrowingLayer
-from rsd_ray.models.kv_sizes import grown_length, grown_rows
+from rsd_ray.models.kv_sizes import BLOCK, blocks_for, gather_room
 
 
 class KVArena:
-    """One model's cache: per layer, keys and values of every live request, one row (slot) each.
+    """One model's cache: per slot (live request), the block ids holding its positions 0, 1, ...
 
-    Rows and length grow by doubling (models/kv_sizes.py, which `rsd-ray plan`
-    reads too), the length never past the model's context; a released slot is zeroed and
-    reused. Positions past a row's cached length (a rejected step's keys, zeros) are
-    finite and always masked. Memory: the most requests live at once x the longest
-    context seen, and it never shrinks; a GPU server would page it instead.
-
-    Columns are held in chunks (per layer [slots, heads, chunk length, dim]): growing
-    the length adds a zeroed chunk instead of copying the whole tensor. Measured on CPU
-    time (docs/PERFORMANCE.md section 7) the store that doubles the length costs about
-    what it did (28/121 ms against 28/136 ms at 2k columns, 16/64 rows): zeroing the
-    new chunk, not the copy, is most of it. Rows still grow by a copy (rare: more
-    requests live than ever before).
+    Position p of a slot is column p % BLOCK of its block p // BLOCK. A slot keeps
+    its blocks until it is released: when its cached length is cut (a rejected
+    step, SeqState.truncate_steps) the blocks past the cut stay its own and are
+    written again as it grows back, so a request holds the blocks for the most
+    positions it ever stored. Positions past a row's cached length (a rejected
+    step's keys, zeros, the shared zero block) are finite and always masked.
     """
 
     def __init__(self, num_layers: int, limit: int = 1 << 30):
         self.num_layers = num_layers
         self.limit = limit  # the model's context
-        # per layer, its chunks of [slots, heads, columns, dim]; created at the first store
-        self.k: list[list[torch.Tensor]] = []
-        self.v: list[list[torch.Tensor]] = []
-        self.starts: list[int] = []  # the first column of each chunk (the same in every layer)
-        self.length = 0  # columns in all chunks together
-        self.rows = 0
-        self.free: list[int] = []
+        self.pool = BlockPool()
+        self.tables: list[list[int]] = []  # per slot, its block ids in position order
+        self.free: list[int] = []  # released slots (their tables empty), reused last-released first
 
     def alloc(self) -> int:
-        if not self.free:
-            grown = grown_rows(self.rows)
-            self.free = list(range(grown - 1, self.rows - 1, -1))
-            self.rows = grown
-            for chunks in (*self.k, *self.v):
-                for i, old in enumerate(chunks):
-                    new = old.new_zeros((grown, *old.shape[1:]))
-                    new[: old.shape[0]] = old
-                    chunks[i] = new
-        return self.free.pop()
+        if self.free:
+            return self.free.pop()
+        self.tables.append([])
+        return len(self.tables) - 1
 
     def release(self, slots: list[int]) -> None:
-        """Free rows for reuse, zeroed: masked columns of a batch read a row's stale positions, and
-        masking multiplies them by 0, which stays finite only if they are."""
-        if not slots:
-            return
-        if self.k:
-            idx = torch.tensor(slots, device=self.k[0][0].device)
-            for chunks in (*self.k, *self.v):
-                for t in chunks:
-                    t.index_fill_(0, idx, 0)
+        """Give the slots' blocks back to the pool (zeroed there) and the slots for reuse."""
+        blocks = [b for s in slots for b in self.tables[s]]
+        self.pool.give_back(blocks)
+        for s in slots:
+            self.tables[s] = []
         self.free.extend(slots)
 
-    def _grow(self, length: int, like: list[torch.Tensor]) -> None:
-        """Add a zeroed chunk per layer so that `length` columns are held (`like`: a tensor per layer)."""
-        if not self.k:
-            self.k, self.v = [[] for _ in like], [[] for _ in like]
-        for k, v, t in zip(self.k, self.v, like):
-            shape = (self.rows, t.shape[1], length - self.length, t.shape[3])
-            k.append(t.new_zeros(shape))
-            v.append(t.new_zeros(shape))
-        self.starts.append(self.length)
-        self.length = length
-
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for chunks in (*self.k, *self.v) for t in chunks)
+        return self.pool.nbytes()
 
-    def _spans(self, cached: int):
-        """(chunk index, first column, columns) of each chunk holding part of columns [0, cached)."""
-        for i, a in enumerate(self.starts):
-            if a >= cached:
-                break
-            yield i, a, min(self.k[0][i].shape[2], cached - a)
+    def _table(self, slots: list[int], width: int) -> torch.Tensor:
+        """[len(slots), width] block ids, a slot's short table padded with the zero block."""
+        return torch.tensor([(self.tables[s] + [ZERO] * width)[:width] for s in slots], dtype=torch.long)
 
     def gather(self, slots: list[int], cached: int, extra: int, right: list[tuple[int, int]] | None = None
                ) -> "GrowingCache":
         """A batch cache of these slots' first `cached` positions, with room for `extra` more.
         `right`: per row (its length, the first column its attention reads): the row's positions
-        end at column `cached` instead of starting at 0; columns it reads before them are zeroed."""
-        if cached == 0 or not self.k:
+        end at column `cached` instead of starting at 0; columns it reads before them are zeroed.
+        Whole blocks are copied, so the room is at least BLOCK - 1 columns (kv_sizes.gather_room):
+        the part of a row's last block past its length lands there, and is written over."""
+        if cached == 0 or not self.pool.ready:
             return GrowingCache([GrowingLayer(extra, limit=self.limit) for _ in range(self.num_layers)])
-        first = self.k[0][0]
-        idx = torch.tensor(slots, device=first.device)
-        spans = list(self._spans(cached))
+        first = self.pool.k[0][0]
+        B, H, D, dev = len(slots), first.shape[1], first.shape[3], first.device
+        shape = (B, H, cached + gather_room(extra), D)
+        # every block the batch reads, in row order: one index_select per layer and pool chunk, then
+        # one strided copy to the batch's columns (per row for row groups, whose rows end at `cached`)
+        if right is None:
+            nb = blocks_for(cached)
+            ids = self._table(slots, nb).flatten()
+        else:
+            nbs = [blocks_for(c) for c, _ in right]
+            ids = torch.cat([self._table([s], n).flatten() for s, n in zip(slots, nbs)])
+        parts = [(i, m, local.to(dev)) for i, m, local in self.pool.split(ids)]
+        if parts[0][1] is not None:  # several chunks: where each block sits in chunk order (for _select)
+            order = torch.cat([m.nonzero().flatten() for _, m, _ in parts])
+            parts[0] = (*parts[0], torch.empty_like(order).scatter_(0, order, torch.arange(len(order))).to(dev))
         layers = []
-        for k, v in zip(self.k, self.v):
-            ks = first.new_empty((len(slots), first.shape[1], cached + extra, first.shape[3]))
-            vs = first.new_empty(ks.shape)
-            if right is None:
-                for i, a, n in spans:
-                    ks[:, :, a: a + n] = k[i][:, :, :n].index_select(0, idx)
-                    vs[:, :, a: a + n] = v[i][:, :, :n].index_select(0, idx)
-            else:
-                for r, (s, (c, lo)) in enumerate(zip(slots, right)):
+        for k, v in zip(self.pool.k, self.pool.v):
+            ks, vs = first.new_empty(shape), first.new_empty(shape)
+            for chunks, out in ((k, ks), (v, vs)):
+                blocks = self._select(chunks, parts, len(ids))
+                if right is None:
+                    out[:, :, : nb * BLOCK].view(B, H, nb, BLOCK, D).copy_(
+                        blocks.view(B, nb, H, BLOCK, D).transpose(1, 2))
+                    continue
+                a = 0
+                for r, (n, (c, lo)) in enumerate(zip(nbs, right)):
                     shift = cached - c
-                    ks[r, :, lo: shift] = 0  # read (and masked) by the row's group: finite
-                    vs[r, :, lo: shift] = 0
-                    for i, a, n in spans:
-                        m = min(n, c - a)
-                        if m > 0:
-                            ks[r, :, shift + a: shift + a + m] = k[i][s, :, :m]
-                            vs[r, :, shift + a: shift + a + m] = v[i][s, :, :m]
+                    out[r, :, lo: shift] = 0  # read (and masked) by the row's group: finite
+                    out[r, :, shift: shift + n * BLOCK].view(H, n, BLOCK, D).copy_(blocks[a: a + n].transpose(0, 1))
+                    a += n
             layers.append(GrowingLayer(extra, ks, vs, length=cached, limit=self.limit))
         return GrowingCache(layers)
+
+    @staticmethod
+    def _select(chunks: list[torch.Tensor], parts, n: int) -> torch.Tensor:
+        """[n, heads, BLOCK, dim]: the blocks `parts` name (per chunk: its index, where its blocks go, their
+        ids in it). From several chunks: each chunk's blocks into its own range of a buffer (`parts` in
+        chunk order), then one index_select back into place (index_copy_ per chunk measured 5x slower)."""
+        if len(parts) == 1 and parts[0][1] is None:
+            return chunks[parts[0][0]].index_select(0, parts[0][2])
+        by_chunk = chunks[0].new_empty((n, *chunks[0].shape[1:]))
+        a = 0
+        for i, _, local, *_ in parts:
+            torch.index_select(chunks[i], 0, local, out=by_chunk[a: a + len(local)])
+            a += len(local)
+        return by_chunk.index_select(0, parts[0][3])
 
     def store(self, cache: "GrowingCache", rows: list[int], starts: list[int], counts: list[int],
               slots: list[int], dest: list[int]) -> None:
         """Copy batch row r's columns [start, start + count) to slot s's positions [dest, dest + count)."""
         if not any(counts):
             return
-        need = max(d + n for d, n in zip(dest, counts))
-        if need > self.length:
-            self._grow(grown_length(need, self.length, self.limit), [layer.keys for layer in cache.layers])
-        dev = cache.layers[0].keys.device
-        r_idx = torch.tensor([r for r, n in zip(rows, counts) for _ in range(n)], device=dev)
-        src = torch.tensor([a + j for a, n in zip(starts, counts) for j in range(n)], device=dev)
-        s_idx = torch.tensor([s for s, n in zip(slots, counts) for _ in range(n)], device=dev)
-        dst = torch.tensor([d + j for d, n in zip(dest, counts) for j in range(n)], device=dev)
-        lo = min(dest)
-        parts = []  # per chunk written: its index and the entries that land in it, at its own columns
-        for i, a, n in self._spans(need):
-            if a + n <= lo:
-                continue
-            if a <= lo and a + n >= need:  # one chunk holds them all (the usual step)
-                parts.append((i, r_idx, src, s_idx, dst - a))
-                break
-            m = (dst >= a) & (dst < a + n)
-            parts.append((i, r_idx[m], src[m], s_idx[m], dst[m] - a))
-        for k, v, layer in zip(self.k, self.v, cache.layers):
-            for i, r, c, s, d in parts:
-                k[i][s, :, d] = layer.keys[r, :, c]
-                v[i][s, :, d] = layer.values[r, :, c]
+        like = [layer.keys for layer in cache.layers]
+        for s, d, n in zip(slots, dest, counts):
+            short = blocks_for(d + n) - len(self.tables[s])
+            if n and short > 0:  # the slot grows: fresh (zeroed) blocks for its new positions
+                self.tables[s] += self.pool.take(short, like)
+        n_t = torch.tensor(counts)
+        entry = torch.arange(len(counts)).repeat_interleave(n_t)  # per token written, its (row, slot) entry
+        within = torch.arange(len(entry)) - (torch.cumsum(n_t, 0) - n_t)[entry]
+        src = torch.tensor(starts)[entry] + within
+        dst = torch.tensor(dest)[entry] + within
+        blk = self._table(slots, max(len(self.tables[s]) for s in slots))[entry, dst // BLOCK]
+        r_idx, off = torch.tensor(rows)[entry], dst % BLOCK
+        dev = like[0].device
+        parts = [(i, (r_idx if m is None else r_idx[m]).to(dev), (src if m is None else src[m]).to(dev),
+                  local.to(dev), (off if m is None else off[m]).to(dev)) for i, m, local in self.pool.split(blk)]
+        for k, v, layer in zip(self.pool.k, self.pool.v, cache.layers):
+            for i, r, c, b, o in parts:
+                k[i][b, :, o] = layer.keys[r, :, c]
+                v[i][b, :, o] = layer.values[r, :, c]

@@ -1,9 +1,9 @@
 """Every live request's KV cache in one arena per model, and its packing into padded batches.
 
-The arena holds, per layer, keys and values as [slots, heads, length, dim]:
-one row (slot) per live request, its cached tokens at their own positions
-0..c_i-1. A batched call gathers its requests' rows with one index_select per
-layer and lays them out as
+The arena is paged: per layer a pool of 64-token blocks [blocks, heads, BLOCK,
+dim] (models/block_pool.py), and per live request (slot) a table of the blocks
+holding its cached tokens at positions 0..c_i-1. A batched call gathers its
+requests' blocks with one index_select per layer and pool chunk and lays them out as
 
     [cached c_i][hole .. ][pad .. pad][new n_i]   (attention mask 0 on holes and pads)
 
@@ -11,12 +11,13 @@ layer and lays them out as
 with different cached and new lengths share one forward; explicit position
 ids keep RoPE positions true. The decode loop appends columns in place
 (models/decode_cache.py). The arena itself is models/arena.py. Afterwards each request's new tokens, one contiguous range of
-columns per row, go back into its slot with one scatter per layer.
+columns per row, go back into its slot's blocks with one scatter per layer and chunk.
 
 Per-request tensors (what this replaced) cost B small copies per layer in and
 out of every call: a third of the PRM's time in rsd on the zoo. A GPU server
-would use paged attention; here a step still costs work for its own tokens
-only, not for the whole prefix.
+would attend over the blocks in place (a paged-attention kernel); here the
+blocks are copied into one contiguous batch cache per call, and a step's store
+still costs work for its own tokens only, not for the whole prefix.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class SeqState:
     tokens: list[int] = field(default_factory=list)
     step_ends: list[int] = field(default_factory=list)  # token index just after each committed step
     steps: list[str] = field(default_factory=list)
-    slot: int = -1  # its row in the model's KVArena, which holds tokens[:cached]
+    slot: int = -1  # its block table in the model's KVArena, whose blocks hold tokens[:cached]
     cached: int = 0
     rewards: list[float] = field(default_factory=list)  # PRM only: the reward read at each step's end
     prompt_len: int = 0
@@ -48,7 +49,7 @@ class SeqState:
         cut = self.step_ends[keep - 1] if keep > 0 else self.prompt_len
         del self.steps[keep:], self.step_ends[keep:], self.rewards[keep:]
         del self.tokens[cut:]
-        self.cached = min(self.cached, cut)  # what the arena holds past the cut is never read again
+        self.cached = min(self.cached, cut)  # past the cut: kept in the slot's blocks (arena.py), written over
 
     def append_step(self, text: str, ids: list[int]) -> None:
         self.tokens += ids

@@ -1,9 +1,10 @@
-"""KVArena: per-request rows survive growth, batches gather exactly what was stored."""
+"""KVArena: per-request blocks survive growth, batches gather exactly what was stored, memory follows each request."""
 
 import torch
 
 from rsd_ray.models.arena import KVArena
 from rsd_ray.models.decode_cache import GrowingCache, GrowingLayer
+from rsd_ray.models.kv_sizes import BLOCK
 
 
 def batch_of(values: torch.Tensor) -> GrowingCache:
@@ -46,3 +47,47 @@ def test_store_copies_each_rows_range_to_its_own_offset():
     got = arena.gather([a, b], cached=12, extra=0).layers[0].keys
     assert got[0, 0, 10:12, 0].tolist() == [4.0, 5.0]
     assert got[1, 0, 0:5, 0].tolist() == [7.0, 8.0, 9.0, 10.0, 11.0]
+
+
+def fill(arena: KVArena, slot: int, n: int, value: torch.Tensor | float) -> None:
+    """Store n positions [1, 2 heads, n, 3 dim] of `value` into `slot` (keys `value`, values its negation)."""
+    vals = (torch.zeros(1, 2, n, 3) + value)
+    arena.store(batch_of(vals), [0], [0], [n], [slot], [0])
+
+
+def test_memory_is_the_requests_own_contexts_in_blocks_not_rows_x_longest():
+    arena = KVArena(num_layers=1, limit=4096)
+    long, short = arena.alloc(), [arena.alloc() for _ in range(15)]
+    fill(arena, long, 4000, 1.0)
+    for s in short:
+        fill(arena, s, 100, 2.0)
+    per_block = 2 * 2 * BLOCK * 3 * 4  # keys + values, 2 heads, BLOCK positions, dim 3, float32
+    own = -(-4000 // BLOCK) + 15 * -(-100 // BLOCK) + 1  # each request's own blocks, and the zero block
+    rows_x_longest = 16 * 4000 * 2 * 2 * 3 * 4
+    held = arena.nbytes()
+    assert own * per_block <= held <= 2 * own * per_block  # its own blocks, plus growth slack under 2x
+    assert held < rows_x_longest / 5
+    # a released request's blocks serve the next one: a new 4,000-token request does not grow the pool
+    arena.release([long])
+    fill(arena, arena.alloc(), 4000, 3.0)
+    assert arena.nbytes() == held
+
+
+def test_released_blocks_are_reused_zeroed():
+    arena = KVArena(num_layers=1, limit=4096)
+    first, other = arena.alloc(), arena.alloc()
+    fill(arena, other, 200, 5.0)
+    # finite, large; with the zero block and `other`'s 200 // BLOCK + 1, every block of the first chunk is taken
+    n = (32 - 1 - (200 // BLOCK + 1)) * BLOCK
+    garbage = torch.randn(1, 2, n, 3, generator=torch.Generator().manual_seed(0)) * 1e3
+    fill(arena, first, n, garbage)
+    held = arena.nbytes()
+    arena.release([first])
+    again = arena.alloc()
+    fill(arena, again, 10, 7.0)
+    assert arena.nbytes() == held  # no new chunk: the freed blocks were taken again
+    # a batch of the new request (10 positions) and a longer one reads the new one's masked columns 10..199
+    got = arena.gather([again, other], cached=200, extra=0).layers[0]
+    assert torch.equal(got.keys[0, :, :10], torch.full((2, 10, 3), 7.0))
+    assert not got.keys[0, :, 10:].any() and not got.values[0, :, 10:].any()  # zeroed, not the old garbage
+    assert torch.equal(got.keys[1], torch.full((2, 200, 3), 5.0))
