@@ -59,15 +59,18 @@ def test_ray_lockstep_matches_local_with_its_roles_taking_turns(ray_local, tp2_c
     from rsd_ray.config import with_value
 
     cfg = with_value(tp2_config, "run.schedule", "lockstep")
-    rows = zoo_rows(40)
-    local_states = LocalBackend.load(tp2_config, ["rsd"]).solve(make_states(rows, tp2_config, "rsd"))
+    more = zoo_rows(120)  # the second pass: long enough that a poll and a kill land inside it, however loaded
+    rows = more[:40]
+    local_states = LocalBackend.load(tp2_config, ["rsd"]).solve(make_states(more, tp2_config, "rsd"))
+    local = responses(local_states)
     backend = RayBackend.start(cfg, ["rsd"])
     try:
         t0 = time.perf_counter()
         ray_states = backend.solve(make_states(rows, cfg, "rsd"))
         wall = time.perf_counter() - t0
-        assert responses(ray_states) == responses(local_states)  # continuous local, lock-step on Ray
-        assert counted(ray_states) == counted(local_states)
+        # continuous local, lock-step on Ray: row for row, and every counter
+        assert responses(ray_states) == {r.id: local[r.id] for r in rows}
+        assert counted(ray_states) == {k: v for k, v in counted(local_states).items() if k in {r.id for r in rows}}
         stats = ray.get(backend.coordinators[0].stats.remote())
         # static batches of 16 (16, 16, 8): no call mixes them, so none is over 16 and the last ones are 8 or fewer
         assert max(stats["batches"]["draft"]) <= 16 and min(stats["batches"]["draft"]) <= 8
@@ -79,14 +82,15 @@ def test_ray_lockstep_matches_local_with_its_roles_taking_turns(ray_local, tp2_c
         # while a pass runs, the coordinator answers the journal's progress(); a killed target rank is
         # restarted through the same call path as the continuous coordinator's, and nothing changes
         coord = backend.coordinators[0]
-        ref = coord.solve.remote(make_states(rows, cfg, "rsd"))
-        deadline, seen = time.monotonic() + 300, []
-        while not seen and time.monotonic() < deadline:
+        ref = coord.solve.remote(make_states(more, cfg, "rsd"))
+        deadline, seen, done = time.monotonic() + 300, [], []
+        while not seen and not done and time.monotonic() < deadline:
             seen = ray.get(coord.progress.remote(), timeout=30)
-            time.sleep(0.05)
-        assert seen and {j["id"] for j in seen} <= {r.id for r in rows}
+            done, _ = ray.wait([ref], timeout=0.05)
+        assert seen, "the pass ended (or hung) before progress() showed a step"
+        assert {j["id"] for j in seen} <= {r.id for r in more}
         ray.kill(ray.get(backend.supervisor.view.remote())["target"][0].ranks[1], no_restart=True)
-        assert responses(ray.get(ref, timeout=600)) == responses(local_states)
+        assert responses(ray.get(ref, timeout=600)) == local
         assert ray.get(backend.supervisor.restart_count.remote()) == 1
     finally:
         backend.close()
