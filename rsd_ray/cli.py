@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from rsd_ray.jobs.job_config import job_config  # no model library: torch only when a job sets run.threads
+
 # Quiet, offline-safe defaults for the libraries before they are imported.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -133,12 +135,6 @@ def _crashed(e: Exception, args) -> int:
     first = (str(e).strip().splitlines() or [""])[0]
     print(f"rsd-ray: error: {type(e).__name__}: {first} ({where})", file=sys.stderr)
     return 1
-
-
-def job_config(args):
-    from rsd_ray.jobs.job_config import job_config as of_args  # here: `rsd-ray --help` loads no config code
-
-    return of_args(args)
 
 
 def _generate(args) -> int:

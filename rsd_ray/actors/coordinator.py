@@ -1,10 +1,10 @@
-"""The coordinator: the local scheduler's states and policy (core/admission.py), driven asynchronously.
-(run.schedule: lockstep, the reference's rounds, is actors/lockstep.py.) It never waits for a round: each replica of each role has a worker that takes the requests
-queued for its role, calls its replica, feeds the results back and routes every request on, so
-draft, PRM and target work on different requests at once. Every call goes through one path
-(actors/calls.py: time-outs, restarts, releases); a role that keeps failing ends every caller's
-run with its RoleFailed. Ray restarts a dead coordinator and re-sends its solve() calls, whose
-states travel whole: a fresh one re-drives them from their start (engines re-sync their caches).
+"""The coordinator: the local scheduler's states and policy (core/admission.py), driven asynchronously
+(run.schedule: lockstep, the reference's rounds, is actors/lockstep.py). Each replica of each role
+has a worker that takes the requests queued for its role, calls its replica, feeds the results back
+and routes every request on, so draft, PRM and target work on different requests at once: no round.
+Every call goes through one path (actors/calls.py: time-outs, restarts, releases); a role that keeps
+failing ends every caller's run with its RoleFailed. Ray restarts a dead coordinator and re-sends its
+solve() calls, whose states travel whole: a fresh one re-drives them from the start (engines re-sync).
 """
 
 from __future__ import annotations
