@@ -10,8 +10,6 @@ solve() calls, whose states travel whole: a fresh one re-drives them from the st
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import ray
@@ -47,10 +45,9 @@ class Coordinator:
                  max_restarts: int, start_timeout_s: float, min_target_batch: int = 1, max_in_flight: int = 0,
                  index: int = 0):
         self.roles = {role: len(reps) for role, reps in replicas.items()}
-        self.calls = ReplicaCalls(supervisor, replicas, call_timeout_s, max_restarts, start_timeout_s)
-        self.adm = Admission(batch_size, max_in_flight, min_target_batch)
         self.metrics, self.index, self.finished = CallMetrics(str(index)), index, 0
-        self._batches, self._busy = {}, Counter()  # stats: role -> call size -> calls; role -> seconds in calls
+        self.calls = ReplicaCalls(supervisor, replicas, call_timeout_s, max_restarts, start_timeout_s, self.metrics)
+        self.adm = Admission(batch_size, max_in_flight, min_target_batch)
         self._group_of: dict[int, _Group] = {}  # id(state) -> its caller's group
         self._moved: list[asyncio.Future] = []  # a gathering target worker, waiting for the next routing
         self._failure: BaseException | None = None
@@ -124,11 +121,7 @@ class Coordinator:
                 if not batch:
                     continue
                 flat = [c for cs in calls for c in cs]
-                self._batches.setdefault(role, Counter())[len(flat)] += 1
-                t0 = time.perf_counter()
                 results = await self.calls.call(role, idx, flat)
-                self._busy[role] += (dt := time.perf_counter() - t0)
-                self.metrics.call(role, len(flat), dt, results)
                 deliver(role, batch, calls, results)
                 for s in batch:
                     self.adm.leave(role)
@@ -144,7 +137,7 @@ class Coordinator:
     def progress(self) -> list[dict]:  # the committed steps of requests in flight: the driver's journal
         return list(filter(None, map(snapshot, self.adm.newest())))
 
-    def stats(self) -> dict:  # batches: role -> call size -> calls; forced: target calls under min_target_batch
-        a, batches = self.adm, {r: dict(c) for r, c in self._batches.items()}
-        return {"finished": self.finished, "retries": self.calls.retries, "live": a.live, "queued": a.queued,
-                "most_live": a.most_live, "forced_target_calls": a.forced, "busy_s": dict(self._busy), "batches": batches}
+    def stats(self) -> dict:  # batches, busy_s, retries: calls.py; forced: target calls under min_target_batch
+        a = self.adm
+        return {"finished": self.finished, "live": a.live, "queued": a.queued, "most_live": a.most_live,
+                "forced_target_calls": a.forced, **self.calls.stats()}

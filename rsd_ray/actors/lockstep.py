@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 
 import ray
 
@@ -32,13 +31,12 @@ from rsd_ray.core.scheduler import drive
 class LockstepCoordinator:
     def __init__(self, supervisor, replicas: dict[str, list[Replica]], batch_size: int, call_timeout_s: float,
                  max_restarts: int, start_timeout_s: float, index: int = 0):
-        self.calls = ReplicaCalls(supervisor, replicas, call_timeout_s, max_restarts, start_timeout_s)
-        self.batch_size, self.metrics, self.finished = batch_size, CallMetrics(str(index)), 0
+        self.calls = ReplicaCalls(supervisor, replicas, call_timeout_s, max_restarts, start_timeout_s,
+                                  CallMetrics(str(index)))
+        self.batch_size, self.finished = batch_size, 0
         self._solving = asyncio.Lock()  # one solve() at a time: a static batch per call
         self._progress: list[dict] = []
         self._watched = 0.0
-        self._busy: Counter = Counter()  # role -> seconds its replicas spent in calls, summed (stats)
-        self._batches: dict[str, Counter[int]] = {}
 
     def set_gate(self, gate) -> None:  # config validation refuses a target budget under lockstep
         assert gate is None, "run.schedule lockstep takes no target budget"
@@ -57,21 +55,12 @@ class LockstepCoordinator:
             n = len(self.calls.replicas[role])
             size = -(-len(flat) // n)
             chunks = [flat[i:i + size] for i in range(0, len(flat), size)]
-            t0 = time.perf_counter()
             parts = asyncio.run_coroutine_threadsafe(self._gather(role, chunks), loop).result()
-            self._batches.setdefault(role, Counter())[len(flat)] += 1
-            results = [r for part in parts for r in part]
-            self.metrics.call(role, len(flat), time.perf_counter() - t0, results)
-            return results
+            return [r for part in parts for r in part]
         return call
 
     async def _gather(self, role: str, chunks: list[list]) -> list[list]:
-        async def one(i: int, chunk: list) -> list:
-            t0 = time.perf_counter()
-            out = await self.calls.call(role, i, chunk)
-            self._busy[role] += time.perf_counter() - t0
-            return out
-        return await asyncio.gather(*(one(i, c) for i, c in enumerate(chunks)))
+        return await asyncio.gather(*(self.calls.call(role, i, c) for i, c in enumerate(chunks)))
 
     def _watch(self, active: list[TurnState]) -> None:  # snapshots for the journal, twice a second at most
         if time.perf_counter() - self._watched >= 0.5:
@@ -80,6 +69,5 @@ class LockstepCoordinator:
     def progress(self) -> list[dict]:  # the committed steps of requests in flight: the driver's journal
         return self._progress
 
-    def stats(self) -> dict:
-        return {"finished": self.finished, "retries": self.calls.retries, "busy_s": dict(self._busy),
-                "batches": {r: dict(c) for r, c in self._batches.items()}}
+    def stats(self) -> dict:  # batches (per replica call), busy_s, retries: calls.py
+        return {"finished": self.finished, **self.calls.stats()}
