@@ -9,3 +9,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[test]"
+# DeepSpeed's CPU all-reduce op is built on first use; build it now, once (cluster/bootstrap.py says why)
+DS_ACCELERATOR=cpu .venv/bin/python -c "from rsd_ray.cluster.bootstrap import build_cpu_comm_op; build_cpu_comm_op()"

@@ -14,6 +14,7 @@ is then cuda:0 in that process whatever the rank.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 from dataclasses import dataclass
@@ -92,8 +93,37 @@ def shard_tensor_parallel(model, env: RankEnv, dtype):
 
     if device is not None:
         torch.cuda.set_device(device)
+    else:
+        build_cpu_comm_op()
     deepspeed.init_distributed(dist_backend="nccl" if env.accelerator == "cuda" else "gloo",
                                auto_mpi_discovery=False)
     engine = deepspeed.init_inference(model, tensor_parallel={"tp_size": env.world_size}, dtype=dtype,
                                       replace_with_kernel_inject=False)
     return engine.module
+
+
+def build_cpu_comm_op() -> None:
+    """Build (or load) DeepSpeed's shared-memory all-reduce op, one process at a time.
+
+    DeepSpeed JIT-builds it in a CPU group's first `init_distributed`, every rank at once, behind
+    torch's lock file in the build folder. A builder killed mid-build (a call's time-out, a Ray
+    shut down) leaves that file behind, and every later rank then waits on it for ever. Here the
+    build runs under an flock, which the kernel drops when its holder dies, so a lock file found
+    while holding it was left by a dead builder and is removed. (A build of the same op by a
+    program outside rsd_ray at the same moment would race; nothing here starts one.)
+    `scripts/install.sh` calls this once, so a fresh machine's first group does not build."""
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    import deepspeed
+    from deepspeed.accelerator import get_accelerator
+    from torch.utils.cpp_extension import _get_build_directory
+
+    builder = get_accelerator().create_op_builder("ShareMemCommBuilder")
+    if builder is None or not deepspeed.ops.__compatible_ops__.get(builder.NAME, False):
+        return  # DeepSpeed then all-reduces through gloo alone
+    folder = _get_build_directory(builder.name, verbose=False)
+    with open(os.path.join(folder, "rsd_ray.flock"), "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        stale = os.path.join(folder, "lock")
+        if os.path.exists(stale):
+            os.remove(stale)
+        builder.load(verbose=False)
